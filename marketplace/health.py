@@ -1,0 +1,59 @@
+"""Health checks for /healthz: database, broker, storage."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+
+from django.core.cache import cache
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import connection
+
+
+def _timed(check: Callable[[], dict | None]) -> dict:
+    started = time.monotonic()
+    try:
+        extra = check() or {}
+        result = {"ok": True, **extra}
+    except Exception as exc:
+        result = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+    result["ms"] = round((time.monotonic() - started) * 1000, 1)
+    return result
+
+
+def _database() -> dict:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+    return {"vendor": connection.vendor}
+
+
+def _broker() -> dict:
+    from marketplace.celery import app
+
+    with app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=1, timeout=2)
+        transport = conn.transport_cls
+    return {
+        "transport": str(transport),
+        "last_worker_heartbeat": cache.get("clearmix:worker-heartbeat"),
+    }
+
+
+def _storage() -> dict:
+    name = default_storage.save(f"healthz/{uuid.uuid4().hex}.txt", ContentFile(b"ok"))
+    try:
+        with default_storage.open(name) as handle:
+            if handle.read() != b"ok":
+                raise OSError("storage returned different bytes")
+    finally:
+        default_storage.delete(name)
+    return {"backend": type(default_storage).__name__}
+
+
+def health_report() -> tuple[bool, dict]:
+    checks = {"database": _timed(_database), "broker": _timed(_broker), "storage": _timed(_storage)}
+    healthy = all(check["ok"] for check in checks.values())
+    return healthy, {"status": "ok" if healthy else "degraded", "checks": checks}

@@ -1,0 +1,5 @@
+"""Marketplace pages (browse, pricing, billing, my remixes, audit)."""
+
+app_name = "marketplace"
+
+urlpatterns: list = []

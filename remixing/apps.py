@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class RemixingConfig(AppConfig):
+    name = "remixing"
+    verbose_name = "Remixing"
