@@ -1,5 +1,9 @@
-"""Marketplace pages (browse, pricing, billing, my remixes, audit)."""
+"""Marketplace pages, namespace "marketplace"; each area keeps its own list."""
+
+from .urls_audit import urlpatterns as audit_urls
+from .urls_billing import urlpatterns as billing_urls
+from .urls_browse import urlpatterns as browse_urls
 
 app_name = "marketplace"
 
-urlpatterns: list = []
+urlpatterns = [*browse_urls, *billing_urls, *audit_urls]

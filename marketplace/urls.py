@@ -2,14 +2,14 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from . import views
+from .views import shell
 
-handler404 = "marketplace.views.page_not_found"
-handler500 = "marketplace.views.server_error"
+handler404 = "marketplace.views.shell.page_not_found"
+handler500 = "marketplace.views.shell.server_error"
 
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("healthz", views.healthz, name="healthz"),
+    path("", shell.home, name="home"),
+    path("healthz", shell.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -7,11 +7,11 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from .health import health_report
+from marketplace.health import health_report
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    from .home import home_context
+    from marketplace.home import home_context
 
     return render(request, "marketplace/home.html", home_context(request))
 

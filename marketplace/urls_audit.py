@@ -1,0 +1,3 @@
+"""Marketplace audit pages."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Marketplace billing pages."""
+
+urlpatterns: list = []

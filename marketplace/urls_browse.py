@@ -1,0 +1,3 @@
+"""Marketplace browse pages."""
+
+urlpatterns: list = []

@@ -1,0 +1,1 @@
+"""Marketplace views, one module per area."""
