@@ -74,8 +74,16 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+SUPPORTED_DATABASE_SCHEMES = {"postgres", "postgresql", "pgsql", "psql", "sqlite"}
+
+
 def env_db(name: str, default: str) -> dict[str, Any]:
     raw = env.str(name, default=default)
+    scheme = raw.split("://", 1)[0] if "://" in raw else ""
+    if scheme not in SUPPORTED_DATABASE_SCHEMES:
+        raise ConfigurationError(
+            name, f"must start with postgres:// or sqlite:// (got scheme {scheme!r})."
+        )
     try:
         config = environ.Env.db_url_config(raw)
     except Exception as exc:

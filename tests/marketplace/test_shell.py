@@ -1,0 +1,92 @@
+"""The site shell: navigation by role, health, error pages, no external assets."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from tests.fixtures.accounts import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def nav_labels(response) -> list[str]:
+    html = response.content.decode()
+    nav = re.search(r'<nav class="main-nav".*?</nav>', html, re.S).group(0)
+    return [label.strip() for label in re.findall(r"<a [^>]*>([^<]+)</a>", nav)]
+
+
+@pytest.mark.parametrize(
+    ("roles", "present", "absent"),
+    [
+        ({}, ["Browse", "Pricing"], ["Payouts", "Audit", "My catalog"]),
+        ({"is_fan": True}, ["Browse", "My remixes", "Billing"], ["Payouts", "Audit", "Pricing"]),
+        ({"is_fan": False, "is_artist": True}, ["My catalog", "Payouts"], ["Audit", "Billing"]),
+        ({"is_fan": False, "is_songwriter": True}, ["Payouts"], ["My catalog", "Audit"]),
+        ({"is_fan": False, "is_auditor": True}, ["Audit"], ["Payouts", "My catalog"]),
+        (
+            {"is_fan": True, "is_artist": True, "is_songwriter": True},
+            ["My remixes", "My catalog", "Payouts"],
+            ["Audit"],
+        ),
+    ],
+)
+def test_navigation_adapts_to_roles(client, roles, present, absent):
+    if roles:
+        client.force_login(UserFactory(**roles))
+    labels = nav_labels(client.get("/"))
+    for label in present:
+        assert label in labels
+    for label in absent:
+        assert label not in labels
+
+
+def test_home_page_is_styled_from_local_static(client):
+    html = client.get("/").content.decode()
+    assert "/static/css/clearmix.css" in html
+    external = re.findall(r'(?:src|href)="(https?://[^"]+)"', html)
+    assert external == []
+
+
+def test_healthz_reports_database_broker_and_storage(client):
+    response = client.get(reverse("healthz"))
+    body = response.json()
+    assert set(body["checks"]) == {"database", "broker", "storage"}
+    assert body["checks"]["database"]["ok"] is True
+    assert body["checks"]["storage"]["ok"] is True
+    assert response.status_code == (200 if body["status"] == "ok" else 503)
+
+
+def test_healthz_says_degraded_when_the_broker_is_down(client, settings):
+    from marketplace.celery import app
+
+    original = app.conf.broker_url
+    app.conf.broker_url = "redis://127.0.0.1:1/0"
+    try:
+        response = client.get(reverse("healthz"))
+    finally:
+        app.conf.broker_url = original
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "degraded"
+    assert body["checks"]["broker"]["ok"] is False
+
+
+def test_404_page_is_in_the_site_style(client):
+    response = client.get("/no-such-page/")
+    assert response.status_code == 404
+    html = response.content.decode()
+    assert "find that page" in html
+    assert "clearmix.css" in html
+
+
+def test_500_page_is_in_the_site_style():
+    from django.test import RequestFactory
+
+    from marketplace.views.shell import server_error
+
+    response = server_error(RequestFactory().get("/"))
+    assert response.status_code == 500
+    assert "Something went wrong" in response.content.decode()
