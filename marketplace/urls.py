@@ -1,5 +1,7 @@
+from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
+from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from .views import shell
@@ -20,3 +22,9 @@ urlpatterns = [
     path("studio/", include("remixing.urls")),
     path("payouts/", include("royalties.urls")),
 ]
+
+if settings.SERVE_MEDIA:
+    # Local media (the demo and tests); production serves media from S3.
+    urlpatterns += [
+        re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT}),
+    ]

@@ -259,3 +259,6 @@ else:
             "LOCATION": str(VAR_DIR / "cache"),
         }
     }
+
+# Serve media from Django only when it lives on local disk (demo, tests).
+SERVE_MEDIA = env_bool("SERVE_MEDIA", not AWS_STORAGE_BUCKET_NAME)

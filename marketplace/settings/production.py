@@ -25,3 +25,4 @@ SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 STRIPE_SANDBOX = env_bool("STRIPE_SANDBOX", False)
 STRIPE_API_BASE = env_str("STRIPE_API_BASE", "https://api.stripe.com").rstrip("/")
+SERVE_MEDIA = env_bool("SERVE_MEDIA", False)

@@ -1,0 +1,1 @@
+"""Browse: the home page, the catalog of remixable tracks, track pages."""

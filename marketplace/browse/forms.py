@@ -1,0 +1,47 @@
+"""The catalog's search and filter form."""
+
+from __future__ import annotations
+
+from django import forms
+
+from catalog.models import Recording
+
+
+class CatalogFilterForm(forms.Form):
+    q = forms.CharField(
+        label="Search",
+        required=False,
+        max_length=100,
+        widget=forms.TextInput(
+            attrs={"type": "search", "placeholder": "Title, artist or songwriter"}
+        ),
+    )
+    genre = forms.ChoiceField(label="Genre", required=False)
+    mood = forms.ChoiceField(label="Mood", required=False)
+    key = forms.ChoiceField(label="Key", required=False)
+    tempo_min = forms.IntegerField(
+        label="Tempo from (BPM)", required=False, min_value=20, max_value=300
+    )
+    tempo_max = forms.IntegerField(
+        label="Tempo to (BPM)", required=False, min_value=20, max_value=300
+    )
+    show_all = forms.BooleanField(
+        label="Also show tracks that can't be remixed yet", required=False
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        recordings = Recording.objects.all()
+        genres = sorted({g for g in recordings.values_list("genre", flat=True) if g})
+        keys = sorted({k for k in recordings.values_list("key", flat=True) if k})
+        moods = sorted({m for ms in recordings.values_list("mood", flat=True) for m in ms or []})
+        self.fields["genre"].choices = [("", "Any genre"), *((g, g) for g in genres)]
+        self.fields["key"].choices = [("", "Any key"), *((k, k) for k in keys)]
+        self.fields["mood"].choices = [("", "Any mood"), *((m, m.capitalize()) for m in moods)]
+
+    def clean(self):
+        data = super().clean()
+        low, high = data.get("tempo_min"), data.get("tempo_max")
+        if low and high and low > high:
+            self.add_error("tempo_max", "Must be at least the lower tempo.")
+        return data

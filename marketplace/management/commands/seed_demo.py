@@ -1,0 +1,30 @@
+"""python manage.py seed_demo — the demo catalog and logins (idempotent)."""
+
+from django.core.management.base import BaseCommand
+
+from catalog.selectors import recording_remixability
+from catalog.models import Recording
+from marketplace.demo import catalog_data
+from marketplace.demo.seed import seed_demo
+
+
+class Command(BaseCommand):
+    help = "Create the demo catalog, consents and logins. Safe to run again."
+
+    def handle(self, *args, **options):
+        result = seed_demo(log=self.stdout.write)
+        self.stdout.write(f"Demo catalog ready ({result['recordings_created']} new recordings).")
+        for recording in Recording.objects.order_by("isrc"):
+            verdict = recording_remixability(recording=recording)
+            why = (
+                ""
+                if verdict.remixable
+                else " — " + "; ".join(reason.message for reason in verdict.reasons)
+            )
+            state = "remixable" if verdict.remixable else "not remixable"
+            self.stdout.write(f"  {recording.title}: {state}{why}")
+        self.stdout.write(
+            self.style.SUCCESS(f"\nDemo logins (password: {catalog_data.DEMO_PASSWORD}):")
+        )
+        for user in catalog_data.USERS:
+            self.stdout.write(f"  {user.email:<28} {', '.join(user.roles)}")
