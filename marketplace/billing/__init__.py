@@ -1,0 +1,1 @@
+"""Billing: plans, subscriptions, paid remix orders and the Stripe webhook."""

@@ -1,0 +1,70 @@
+"""Factories for billing rows (no Stripe involved)."""
+
+from __future__ import annotations
+
+import factory
+from django.utils import timezone
+
+from marketplace.models import Order, Plan, Subscription
+from tests.fixtures.accounts import UserFactory
+
+
+def plan(code: str) -> Plan:
+    defaults = {
+        Plan.Code.PREMIUM: ("Premium", 999, None, 1),
+        Plan.Code.REMIX_ADDON: ("Remix add-on", 499, Plan.Code.PREMIUM, 2),
+    }[code]
+    name, amount, requires, order = defaults
+    requires_plan = plan(requires) if requires else None
+    obj, _ = Plan.objects.get_or_create(
+        code=code,
+        defaults={
+            "name": name,
+            "amount_cents": amount,
+            "currency": "usd",
+            "lookup_key": f"test_{code}",
+            "stripe_price_id": f"price_test_{code}",
+            "stripe_product_id": f"prod_test_{code}",
+            "requires": requires_plan,
+            "sort_order": order,
+        },
+    )
+    return obj
+
+
+class SubscriptionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Subscription
+
+    user = factory.SubFactory(UserFactory)
+    plan = factory.LazyFunction(lambda: plan(Plan.Code.PREMIUM))
+    stripe_subscription_id = factory.Sequence(lambda n: f"sub_test_{n}")
+    stripe_customer_id = factory.Sequence(lambda n: f"cus_test_{n}")
+    status = Subscription.Status.ACTIVE
+    current_period_end = factory.LazyFunction(lambda: timezone.now() + timezone.timedelta(days=30))
+
+
+def entitle(user) -> None:
+    """Give `user` active Premium and Remix add-on (as if webhooks had said so)."""
+    SubscriptionFactory(user=user, plan=plan(Plan.Code.PREMIUM))
+    SubscriptionFactory(user=user, plan=plan(Plan.Code.REMIX_ADDON))
+
+
+def make_remix(*, owner, remixable: bool = True):
+    """A real draft remix of a recording that is (or is not) remixable."""
+    from remixing.models import Remix
+    from tests.catalog.factories import RecordingFactory, remixable_recording
+
+    recording = remixable_recording()[0] if remixable else RecordingFactory()
+    return Remix.objects.create(fan=owner, recording=recording, title="Test remix")
+
+
+class OrderFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Order
+
+    fan = factory.SubFactory(UserFactory)
+    remix = factory.LazyAttribute(lambda o: make_remix(owner=o.fan))
+    amount_cents = 299
+    currency = "usd"
+    transfer_group = factory.LazyAttribute(lambda o: f"remix_{o.remix.pk}")
