@@ -13,3 +13,27 @@ def heartbeat() -> str:
     now = timezone.now().isoformat()
     cache.set("clearmix:worker-heartbeat", now, timeout=None)
     return now
+
+
+@shared_task(
+    name="marketplace.tasks.order_fulfil",
+    autoretry_for=(Exception,),
+    retry_backoff=10,
+    retry_backoff_max=600,
+    max_retries=8,
+)
+def order_fulfil_task(order_id: int) -> str:
+    from marketplace.fulfilment import order_fulfil
+
+    return order_fulfil(order_id=order_id).outcome
+
+
+@shared_task(name="marketplace.tasks.order_fulfil_sweep")
+def order_fulfil_sweep() -> int:
+    """Beat: re-drive paid orders that never got settled (a lost message)."""
+    from marketplace.fulfilment import order_list_awaiting_fulfilment
+
+    orders = order_list_awaiting_fulfilment()
+    for order in orders:
+        order_fulfil_task.delay(order.pk)
+    return len(orders)

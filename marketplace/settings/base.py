@@ -262,3 +262,11 @@ else:
 
 # Serve media from Django only when it lives on local disk (demo, tests).
 SERVE_MEDIA = env_bool("SERVE_MEDIA", not AWS_STORAGE_BUCKET_NAME)
+CELERY_BEAT_SCHEDULE["order-fulfil-sweep"] = {
+    "task": "marketplace.tasks.order_fulfil_sweep",
+    "schedule": crontab(minute="*/5"),
+}
+CELERY_BEAT_SCHEDULE["royalties-payouts-sweep"] = {
+    "task": "royalties.tasks.payouts_sweep",
+    "schedule": crontab(minute="*/10"),
+}

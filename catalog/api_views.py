@@ -1,0 +1,183 @@
+"""The catalog API: thin views over catalog selectors and services."""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import permissions, status
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from . import services
+from .api_serializers import (
+    ConsentChangeSerializer,
+    ConsentEventSerializer,
+    PartyConsentSerializer,
+    TrackDetailSerializer,
+    TrackFilterSerializer,
+    TrackSerializer,
+)
+from .errors import DomainError, PermissionDenied
+from .models import Party, Recording, SplitVersion
+from .selectors import (
+    consent_history,
+    consent_state_for_party,
+    recording_credits,
+    recording_list_remixable,
+    recording_queryset_with_credits,
+    recording_remixability,
+    recording_remixability_map,
+    user_owns_party,
+)
+
+
+class TrackListApi(APIView):
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(
+        parameters=[TrackFilterSerializer], responses=TrackSerializer(many=True), tags=["catalog"]
+    )
+    def get(self, request):
+        """Remixable tracks (or all, with include_unremixable), searchable and filterable."""
+        filters = TrackFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        data = dict(filters.validated_data)
+        include_all = data.pop("include_unremixable", False)
+        queryset = recording_list_remixable(**data, remixable_only=not include_all)
+        paginator = LimitOffsetPagination()
+        page = paginator.paginate_queryset(queryset, request, view=self)
+        context = {"remixability": recording_remixability_map(page)}
+        return paginator.get_paginated_response(
+            TrackSerializer(page, many=True, context=context).data
+        )
+
+
+def _split_data(version: SplitVersion | None) -> dict | None:
+    if version is None:
+        return None
+    return {
+        "version_id": version.id,
+        "number": version.number,
+        "effective_from": version.effective_from,
+        "shares": [
+            {"party_id": s.party_id, "name": s.party.name, "bps": s.bps}
+            for s in version.shares.select_related("party")
+        ],
+    }
+
+
+class TrackDetailApi(APIView):
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(responses=TrackDetailSerializer, tags=["catalog"])
+    def get(self, request, recording_id: int):
+        """Full credits, splits in effect and remixability (with reasons) of one track."""
+        recording = get_object_or_404(recording_queryset_with_credits(), pk=recording_id)
+        rule = recording_remixability(recording=recording)
+        master = SplitVersion.objects.filter(pk=rule.master_split_version_id).first()
+        publishing = SplitVersion.objects.filter(pk=rule.publishing_split_version_id).first()
+        data = {
+            "id": recording.id,
+            "title": recording.title,
+            "genre": recording.genre,
+            "mood": recording.mood,
+            "tempo_bpm": recording.tempo_bpm,
+            "key": recording.key,
+            "duration_ms": recording.duration_ms,
+            "credits": recording_credits(recording=recording),
+            "remixability": rule,
+            "master_split": _split_data(master),
+            "publishing_split": _split_data(publishing),
+        }
+        return Response(TrackDetailSerializer(data).data)
+
+
+def _readable_party(request, party_id: int) -> Party:
+    """Consent state and history: the owner, staff and auditors may read."""
+    party = get_object_or_404(Party, pk=party_id, kind=Party.Kind.ARTIST)
+    user = request.user
+    if not (user_owns_party(user=user, party=party) or user.is_staff or user.is_auditor):
+        raise PermissionDenied("Only the artist, staff or auditors can read this consent.")
+    return party
+
+
+def _scope(recording, effective) -> dict:
+    return {
+        "recording_id": recording.id if recording else None,
+        "recording_title": recording.title if recording else None,
+        "granted": effective.granted,
+        "terms": effective.terms,
+        "event_id": effective.event_id,
+        "decided_by_catalog_wide": effective.catalog_wide,
+    }
+
+
+class PartyConsentApi(APIView):
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(responses=PartyConsentSerializer, tags=["consent"])
+    def get(self, request, party_id: int):
+        """An artist's current consent: catalog-wide and per recording."""
+        party = _readable_party(request, party_id)
+        state = consent_state_for_party(party=party)
+        data = {
+            "party_id": party.id,
+            "party_name": party.name,
+            "catalog_wide": _scope(None, state["catalog_wide"]),
+            "recordings": [_scope(r, effective) for r, effective, _ in state["recordings"]],
+        }
+        return Response(PartyConsentSerializer(data).data)
+
+
+class PartyConsentHistoryApi(APIView):
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(responses=ConsentEventSerializer(many=True), tags=["consent"])
+    def get(self, request, party_id: int):
+        """The party's consent events, newest first, with their chain hashes."""
+        party = _readable_party(request, party_id)
+        paginator = LimitOffsetPagination()
+        page = paginator.paginate_queryset(consent_history(party=party), request, view=self)
+        return paginator.get_paginated_response(ConsentEventSerializer(page, many=True).data)
+
+
+SERVICES = {
+    "grant": services.consent_grant,
+    "revoke": services.consent_revoke,
+    "terms_change": services.consent_terms_change,
+}
+
+
+class ConsentChangeApi(APIView):
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(
+        request=ConsentChangeSerializer,
+        responses={201: ConsentEventSerializer},
+        tags=["consent"],
+        parameters=[OpenApiParameter("format", exclude=True)],
+    )
+    def post(self, request):
+        """Grant, revoke or change terms, as the verified owner of the artist.
+
+        Someone who does not own the party gets 400 with a `party` field error;
+        nothing is written.
+        """
+        payload = ConsentChangeSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        party = Party.objects.filter(pk=data["party"]).first()
+        if party is None:
+            raise DomainError("No such artist.", fields={"party": ["Unknown party."]})
+        recording = None
+        if data.get("recording") is not None:
+            recording = Recording.objects.filter(pk=data["recording"]).first()
+            if recording is None:
+                raise DomainError("No such recording.", fields={"recording": ["Unknown."]})
+        kwargs = {"party": party, "actor": request.user, "recording": recording}
+        kwargs["reason"] = data.get("reason", "")
+        if data["action"] != "revoke":
+            kwargs["terms"] = data.get("terms")
+        event = SERVICES[data["action"]](**kwargs)
+        return Response(ConsentEventSerializer(event).data, status=status.HTTP_201_CREATED)

@@ -1,0 +1,75 @@
+"""Takedowns: staff removal of a recording, recorded in the consent ledger."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from django.db import transaction
+
+from catalog import signals
+from catalog.errors import Conflict, DomainError, PermissionDenied
+from catalog.models import ConsentEvent, Recording, Takedown
+
+from .ledger import ledger_append
+
+
+def _require_staff(actor) -> None:
+    if not (actor and actor.is_authenticated and actor.is_staff):
+        raise PermissionDenied("Only staff can place or lift takedowns.")
+
+
+@transaction.atomic
+def takedown_place(*, recording: Recording, actor, reason: str) -> Takedown:
+    _require_staff(actor)
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError("Give a reason for the takedown.", fields={"reason": ["Required."]})
+    Recording.objects.select_for_update().get(pk=recording.pk)
+    if Takedown.objects.filter(recording=recording, lifted_event__isnull=True).exists():
+        raise Conflict("A takedown is already in force.", fields={"recording": ["Taken down."]})
+    event = ledger_append(
+        kind=ConsentEvent.Kind.TAKEDOWN_PLACE, actor=actor, recording=recording, reason=reason
+    )
+    takedown = Takedown.objects.create(
+        recording=recording, reason=reason, placed_event=event, placed_at=event.created_at
+    )
+    transaction.on_commit(
+        partial(
+            signals.takedown_placed.send,
+            sender=Takedown,
+            recording_ids=[recording.pk],
+            reason=reason,
+            event_id=event.pk,
+        )
+    )
+    return takedown
+
+
+@transaction.atomic
+def takedown_lift(*, recording: Recording, actor, reason: str) -> Takedown:
+    _require_staff(actor)
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError("Give a reason for lifting.", fields={"reason": ["Required."]})
+    takedown = (
+        Takedown.objects.select_for_update()
+        .filter(recording=recording, lifted_event__isnull=True)
+        .first()
+    )
+    if takedown is None:
+        raise Conflict("No takedown is in force.", fields={"recording": ["Not taken down."]})
+    event = ledger_append(
+        kind=ConsentEvent.Kind.TAKEDOWN_LIFT, actor=actor, recording=recording, reason=reason
+    )
+    takedown.lifted_event = event
+    takedown.lifted_at = event.created_at
+    takedown.save(update_fields=["lifted_event", "lifted_at"])
+    transaction.on_commit(
+        partial(
+            signals.takedown_lifted.send,
+            sender=Takedown,
+            recording_ids=[recording.pk],
+            event_id=event.pk,
+        )
+    )
+    return takedown
