@@ -42,17 +42,10 @@ def _refund(order: Order, why: str) -> Fulfilment:
     return Fulfilment(order.pk, "refunded", why)
 
 
-def order_fulfil(*, order_id: int) -> Fulfilment:
-    """Settle and render a paid order, or refund it. Safe to run again:
-    settlement is idempotent on the order and a render already under way or
-    done is left alone."""
-    order = Order.objects.select_related("remix", "remix__recording").get(pk=order_id)
-    if order.paid_at is None or order.status != Order.Status.PAID:
-        return Fulfilment(order.pk, "skipped", f"order is {order.status}")
+def order_settle(*, order: Order) -> None:
+    """Post the order's split to the ledger (idempotent on the order), against
+    the split versions the remix recorded when it was created."""
     remix = order.remix
-    verdict = recording_remixability(recording=remix.recording)
-    if not verdict.remixable:
-        return _refund(order, verdict.why_not)
     try:
         settlement_post(
             order_ref=order_settlement_ref(order),
@@ -69,6 +62,23 @@ def order_fulfil(*, order_id: int) -> Fulfilment:
         # The money stays with the platform and staff see the block; the fan
         # paid and still gets their remix.
         logger.error("settlement blocked for order %s: %s", order.pk, blocked.message)
+
+
+def order_fulfil(*, order_id: int) -> Fulfilment:
+    """Settle and render a paid order, or refund it. Safe to run again:
+    settlement is idempotent on the order and a render already under way or
+    done is left alone."""
+    order = Order.objects.select_related("remix", "remix__recording").get(pk=order_id)
+    if order.paid_at is None or order.status not in (
+        Order.Status.PAID,
+        Order.Status.PARTIALLY_REFUNDED,
+    ):
+        return Fulfilment(order.pk, "skipped", f"order is {order.status}")
+    remix = order.remix
+    verdict = recording_remixability(recording=remix.recording)
+    if not verdict.remixable:
+        return _refund(order, verdict.why_not)
+    order_settle(order=order)
     try:
         remix_render_start(remix=remix)
     except DomainError as refused:
@@ -83,8 +93,11 @@ def order_list_awaiting_fulfilment():
     from royalties.models import Settlement
 
     settled = Settlement.objects.values_list("order_ref", flat=True)
-    paid = Order.objects.filter(status=Order.Status.PAID, paid_at__isnull=False)
-    return [order for order in paid if order_settlement_ref(order) not in set(settled)]
+    paid = Order.objects.filter(
+        status__in=(Order.Status.PAID, Order.Status.PARTIALLY_REFUNDED), paid_at__isnull=False
+    )
+    settled_refs = set(settled)
+    return [order for order in paid if order_settlement_ref(order) not in settled_refs]
 
 
 def _charge_id_of(event) -> str:
@@ -99,18 +112,31 @@ def _charge_id_of(event) -> str:
 
 
 def order_refunded_before_settlement(event) -> bool:
-    """A refund of an order we refunded ourselves before it was ever settled
-    (consent revoked between checkout and payment): there is nothing in the
-    ledger to reverse, and Stripe must not be asked to redeliver forever."""
+    """A refund of an order that was wholly refunded before it was ever
+    settled (consent revoked between checkout and payment, or refunded at
+    once): there is nothing in the ledger to reverse, fulfilment will skip it,
+    and Stripe must not be asked to redeliver forever. A partial refund of an
+    unsettled order still fails, so Stripe redelivers it after settlement."""
     charge_id = _charge_id_of(event)
     if not charge_id:
         return False
     order = Order.objects.filter(stripe_charge_id=charge_id).first()
-    if order is None or not order.refund_idempotency_key:
+    if order is None or order.refunded_cents < order.amount_cents:
         return False
     from royalties.models import Settlement
 
     return not Settlement.objects.filter(order_ref=order_settlement_ref(order)).exists()
+
+
+def order_paid_unsettled(event) -> Order | None:
+    charge_id = _charge_id_of(event)
+    if not charge_id:
+        return None
+    return (
+        Order.objects.select_related("remix", "remix__recording")
+        .filter(stripe_charge_id=charge_id, paid_at__isnull=False)
+        .first()
+    )
 
 
 def royalties_handler(handler):
@@ -121,9 +147,17 @@ def royalties_handler(handler):
         try:
             handler(event)
         except NotFound as missing:
-            if missing.code == "settlement_missing" and order_refunded_before_settlement(event):
+            if missing.code != "settlement_missing":
+                raise
+            if order_refunded_before_settlement(event):
                 return
-            raise
+            order = order_paid_unsettled(event)
+            if order is None:
+                raise
+            # Money moved back before our fulfilment task ran: settle first so
+            # the refund or dispute has lines to reverse, then apply it.
+            order_settle(order=order)
+            handler(event)
 
     run.__name__ = getattr(handler, "__name__", "royalties_handler")
     return run

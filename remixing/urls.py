@@ -1,3 +1,12 @@
+from django.urls import path
+
+from . import views
+
 app_name = "remixing"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("tracks/<int:recording_id>/", views.studio_start, name="studio_start"),
+    path("remixes/<int:remix_id>/", views.studio, name="studio"),
+    path("r/<str:share_slug>/", views.public_remix, name="public_remix"),
+    path("r/<str:share_slug>/", views.public_remix, name="shared"),
+]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
+from catalog.audit_log import Action, staff_audit_append
 from catalog.errors import Conflict, DomainError, PermissionDenied
 from catalog.identifiers import normalize_ipi
 from catalog.models import Party
@@ -70,13 +71,17 @@ def party_claim(*, party: Party, user) -> Party:
 
 
 @transaction.atomic
-def party_claim_verify(*, party: Party, staff_user, approve: bool = True) -> Party:
-    """Staff accept a pending claim (or reject it, freeing the party)."""
+def party_claim_verify(
+    *, party: Party, staff_user, approve: bool = True, reason: str = ""
+) -> Party:
+    """Staff accept a pending claim (or reject it, freeing the party).
+    Recorded in the staff audit log in the same transaction."""
     if not getattr(staff_user, "is_staff", False):
         raise PermissionDenied("Only staff can verify claims.")
     party = Party.objects.select_for_update().get(pk=party.pk)
     if party.user_id is None:
         raise DomainError("Nobody has claimed this party.", fields={"party": ["No claim."]})
+    claimant_id = party.user_id
     if approve:
         party.claim_verified = True
         party.claim_verified_at = timezone.now()
@@ -87,4 +92,12 @@ def party_claim_verify(*, party: Party, staff_user, approve: bool = True) -> Par
         party.claim_verified_at = None
         party.claim_requested_at = None
     party.save()
+    staff_audit_append(
+        actor=staff_user,
+        action=Action.CLAIM_VERIFY if approve else Action.CLAIM_REJECT,
+        subject_type="party",
+        subject_id=party.pk,
+        reason=reason,
+        data={"claimant_user_id": claimant_id, "approved": approve},
+    )
     return party

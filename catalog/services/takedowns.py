@@ -7,6 +7,7 @@ from functools import partial
 from django.db import transaction
 
 from catalog import signals
+from catalog.audit_log import Action, staff_audit_append
 from catalog.errors import Conflict, DomainError, PermissionDenied
 from catalog.models import ConsentEvent, Recording, Takedown
 
@@ -32,6 +33,15 @@ def takedown_place(*, recording: Recording, actor, reason: str) -> Takedown:
     )
     takedown = Takedown.objects.create(
         recording=recording, reason=reason, placed_event=event, placed_at=event.created_at
+    )
+    # Same transaction as the takedown: no takedown without its audit entry.
+    staff_audit_append(
+        actor=actor,
+        action=Action.TAKEDOWN_PLACE,
+        subject_type="recording",
+        subject_id=recording.pk,
+        reason=reason,
+        data={"takedown_id": takedown.pk, "consent_event_id": event.pk},
     )
     transaction.on_commit(
         partial(
@@ -64,6 +74,14 @@ def takedown_lift(*, recording: Recording, actor, reason: str) -> Takedown:
     takedown.lifted_event = event
     takedown.lifted_at = event.created_at
     takedown.save(update_fields=["lifted_event", "lifted_at"])
+    staff_audit_append(
+        actor=actor,
+        action=Action.TAKEDOWN_LIFT,
+        subject_type="recording",
+        subject_id=recording.pk,
+        reason=reason,
+        data={"takedown_id": takedown.pk, "consent_event_id": event.pk},
+    )
     transaction.on_commit(
         partial(
             signals.takedown_lifted.send,

@@ -52,11 +52,23 @@ def entitle(user) -> None:
 
 def make_remix(*, owner, remixable: bool = True):
     """A real draft remix of a recording that is (or is not) remixable."""
+    from catalog.selectors import recording_remixability
     from remixing.models import Remix
     from tests.catalog.factories import RecordingFactory, remixable_recording
 
     recording = remixable_recording()[0] if remixable else RecordingFactory()
-    return Remix.objects.create(fan=owner, recording=recording, title="Test remix")
+    verdict = recording_remixability(recording=recording)
+    # Like every real remix, it records the split versions and consent events
+    # it relies on (no audio here, so not through remix_create's stem checks).
+    remix = Remix.objects.create(
+        fan=owner,
+        recording=recording,
+        title="Test remix",
+        master_split_version_id=verdict.master_split_version_id,
+        publishing_split_version_id=verdict.publishing_split_version_id,
+    )
+    remix.consent_events.set(verdict.consent_event_ids)
+    return remix
 
 
 class OrderFactory(factory.django.DjangoModelFactory):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.db import models
 
 from catalog.errors import Conflict
 from marketplace.billing import signals
@@ -138,13 +139,25 @@ def test_out_of_order_refund_before_payment_event(entitled_fan, stripe_plans, st
         .payment_intent
     )
     stripe_client().v1.refunds.create(params={"payment_intent": intent, "amount": 100})
-    stripe_events.deliver()  # charge.refunded first: unknown charge yet → no-op
+    refund_events = stripe_events.new()
+    first = {e["type"]: stripe_events.post(e).status_code for e in refund_events}
+    # The refund of a charge we have not seen paid yet cannot reach the
+    # ledger: 5xx, so Stripe delivers it again later. Nothing was stored.
+    assert first["charge.refunded"] == 500
     for event in completed:
         stripe_events.post(event)
     order.refresh_from_db()
     # Paying re-reads the charge, so the refund that overtook it is not lost.
     assert order.status == "partially_refunded" and order.refunded_cents == 100
     assert order.amount_cents == 299  # money as charged never changes
+    # Stripe's retry now lands: the order is settled, then the refund reversed.
+    again = [e for e in refund_events if e["type"] == "charge.refunded"]
+    assert all(stripe_events.post(e).status_code == 200 for e in again)
+    from royalties.models import Settlement
+
+    settlement = Settlement.objects.get(order_ref=f"order_{order.pk}")
+    assert settlement.gross_cents == 299
+    assert settlement.refunds.aggregate(total=models.Sum("amount_cents"))["total"] == 100
 
 
 def test_dispute_opened_and_won(entitled_fan, stripe_plans, stripe_events):

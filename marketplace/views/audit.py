@@ -1,0 +1,264 @@
+"""Audit pages for staff auditors (user.is_auditor). Thin: parse, call one
+selector or service, render. Every view is behind `auditor_required`; every
+CSV export is logged in the staff audit log before it is sent."""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import wraps
+
+from django.apps import apps
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.dateparse import parse_date
+from django.views.decorators.http import require_GET, require_POST
+
+from catalog.errors import DomainError
+from catalog.models import Party
+from marketplace.audit import anomalies, checks, exports, selectors, services
+from marketplace.audit.links import RECORD_MODELS
+from marketplace.models import CheckRun, Order
+from remixing.models import Remix
+
+
+def auditor_required(view):
+    """Signed in (else the login page) and a staff auditor (else 403)."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        if not getattr(request.user, "is_auditor", False):
+            raise PermissionDenied("Staff auditors only.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _date(value: str | None) -> date | None:
+    try:
+        return parse_date(value or "")
+    except ValueError:
+        return None
+
+
+def _wants_csv(request: HttpRequest) -> bool:
+    return request.GET.get("format") == "csv"
+
+
+def _export(request: HttpRequest, name: str, filters: dict, header, rows) -> HttpResponse:
+    services.export_record(actor=request.user, export=name, filters=filters, rows=len(rows))
+    return exports.csv_response(f"clearmix-{name}.csv", header, rows)
+
+
+def _base_context() -> dict:
+    return {"check_alerts": checks.check_alerts()}
+
+
+@require_GET
+@auditor_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    found = anomalies.anomalies_all()
+    sections = [
+        {"kind": kind, "items": found[kind.key][:10], "count": len(found[kind.key])}
+        for kind in anomalies.KINDS
+    ]
+    runs = checks.latest_runs()
+    check_rows = [
+        {"name": name, "label": CheckRun.Name(name).label, "run": run, "stale": checks.is_stale(run)}
+        for name, run in runs.items()
+    ]
+    context = {
+        **_base_context(),
+        "sections": sections,
+        "total": sum(s["count"] for s in sections),
+        "checks": check_rows,
+    }
+    return render(request, "marketplace/audit/dashboard.html", context)
+
+
+@require_GET
+@auditor_required
+def anomaly_list(request: HttpRequest, kind: str) -> HttpResponse:
+    spec = anomalies.KINDS_BY_KEY.get(kind)
+    if spec is None:
+        raise Http404("No such anomaly list.")
+    items = spec.finder()
+    if _wants_csv(request):
+        return _export(
+            request, f"anomalies-{kind}", {"kind": kind}, exports.ANOMALY_HEADER, exports.anomaly_rows(items)
+        )
+    return render(
+        request,
+        "marketplace/audit/anomalies.html",
+        {**_base_context(), "kind": spec, "items": items},
+    )
+
+
+def _remix_filters(request: HttpRequest) -> selectors.RemixFilters:
+    get = request.GET
+    party_id = get.get("party")
+    recording_id = get.get("recording_id")
+    return selectors.RemixFilters(
+        artist=get.get("artist", "").strip(),
+        recording=get.get("recording", "").strip(),
+        fan=get.get("fan", "").strip(),
+        status=get.get("status", "") if get.get("status", "") in Remix.Status.values else "",
+        date_from=_date(get.get("from")),
+        date_to=_date(get.get("to")),
+        party_id=int(party_id) if party_id and party_id.isdigit() else None,
+        recording_id=int(recording_id) if recording_id and recording_id.isdigit() else None,
+    )
+
+
+@require_GET
+@auditor_required
+def remix_list(request: HttpRequest) -> HttpResponse:
+    filters = _remix_filters(request)
+    remixes = selectors.remix_search(filters=filters)
+    if _wants_csv(request):
+        rows = exports.remix_rows(remixes)
+        return _export(request, "remixes", filters.as_dict(), exports.REMIX_HEADER, rows)
+    page = Paginator(remixes, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "marketplace/audit/remix_list.html",
+        {
+            **_base_context(),
+            "page": page,
+            "filters": filters,
+            "statuses": Remix.Status.choices,
+            "query": query.urlencode(),
+        },
+    )
+
+
+@require_GET
+@auditor_required
+def remix_trail(request: HttpRequest, remix_id: int) -> HttpResponse:
+    try:
+        trail = selectors.remix_trail(remix_id=remix_id)
+    except Remix.DoesNotExist:
+        raise Http404("No such remix.") from None
+    return render(request, "marketplace/audit/remix_trail.html", {**_base_context(), "t": trail})
+
+
+@require_GET
+@auditor_required
+def record_detail(request: HttpRequest, key: str, pk: str) -> HttpResponse:
+    label = RECORD_MODELS.get(key)
+    if label is None:
+        raise Http404("Not an auditable record.")
+    model = apps.get_model(label)
+    obj = get_object_or_404(model, pk=pk)
+    context = {
+        **_base_context(),
+        "obj": obj,
+        "key": key,
+        "model_name": model._meta.verbose_name,
+        "fields": selectors.record_fields(obj),
+        "remix_id": obj.pk if isinstance(obj, Remix) else getattr(obj, "remix_id", None),
+    }
+    return render(request, "marketplace/audit/record.html", context)
+
+
+@require_GET
+@auditor_required
+def artist_list(request: HttpRequest) -> HttpResponse:
+    q = request.GET.get("q", "").strip()
+    parties = selectors.party_list_for_reports(q=q)[:200]
+    return render(
+        request, "marketplace/audit/artists.html", {**_base_context(), "parties": parties, "q": q}
+    )
+
+
+@require_GET
+@auditor_required
+def artist_report(request: HttpRequest, party_id: int) -> HttpResponse:
+    party = get_object_or_404(Party, pk=party_id)
+    date_from, date_to = _date(request.GET.get("from")), _date(request.GET.get("to"))
+    report = selectors.artist_report(party=party, date_from=date_from, date_to=date_to)
+    if _wants_csv(request):
+        filters = {"party_id": party.pk, "from": str(date_from or ""), "to": str(date_to or "")}
+        return _export(
+            request,
+            f"licensing-report-party-{party.pk}",
+            filters,
+            exports.REPORT_HEADER,
+            exports.report_rows(report),
+        )
+    template = (
+        "marketplace/audit/artist_report_print.html"
+        if request.GET.get("print")
+        else "marketplace/audit/artist_report.html"
+    )
+    return render(
+        request, template, {**_base_context(), "report": report, "query": request.GET.urlencode()}
+    )
+
+
+@require_GET
+@auditor_required
+def audit_log(request: HttpRequest) -> HttpResponse:
+    get = request.GET
+    filters = {
+        "action": get.get("action", "").strip(),
+        "actor": get.get("actor", "").strip(),
+        "date_from": _date(get.get("from")),
+        "date_to": _date(get.get("to")),
+    }
+    entries = selectors.staff_audit_list(**filters)
+    if _wants_csv(request):
+        rows = exports.log_rows(entries)
+        shown = {k: str(v) for k, v in filters.items() if v}
+        return _export(request, "staff-audit-log", shown, exports.LOG_HEADER, rows)
+    page = Paginator(entries, 100).get_page(get.get("page"))
+    query = get.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "marketplace/audit/log.html",
+        {**_base_context(), "page": page, "filters": filters, "query": query.urlencode()},
+    )
+
+
+@require_GET
+@auditor_required
+def check_list(request: HttpRequest) -> HttpResponse:
+    runs = CheckRun.objects.order_by("-started_at", "-id")[:100]
+    return render(
+        request,
+        "marketplace/audit/checks.html",
+        {**_base_context(), "runs": runs, "names": CheckRun.Name.choices},
+    )
+
+
+@require_POST
+@auditor_required
+def check_run(request: HttpRequest) -> HttpResponse:
+    names = [request.POST.get("name")] if request.POST.get("name") else list(checks.CHECKS)
+    for name in names:
+        if name not in checks.CHECKS:
+            raise Http404("No such check.")
+        run = services.check_run_now(name=name, actor=request.user)
+        level = messages.SUCCESS if run.ok else messages.ERROR
+        messages.add_message(request, level, f"{CheckRun.Name(name).label}: {run.summary}")
+    return redirect("marketplace:audit_dashboard")
+
+
+@require_POST
+@auditor_required
+def order_refund(request: HttpRequest, order_id: int) -> HttpResponse:
+    order = get_object_or_404(Order, pk=order_id)
+    try:
+        services.staff_order_refund(order=order, actor=request.user, reason=request.POST.get("reason", ""))
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"Order #{order.pk} refunded; the audit log records why.")
+    return redirect("marketplace:audit_remix_trail", remix_id=order.remix_id)

@@ -1,0 +1,32 @@
+"""Settings for the Celery worker that the worker tests start.
+
+Test settings plus what only a test needs to tune from the environment: a
+short Redis visibility timeout (so a killed worker's task is redelivered in
+seconds, not hours), a private media folder, and a private filesystem broker
+folder when no Redis is configured.
+"""
+
+import os
+
+from marketplace.settings.test import *  # noqa: F403
+from marketplace.settings.test import CELERY_BROKER_URL, MEDIA_ROOT
+
+MEDIA_ROOT = os.environ.get("CLEARMIX_TEST_MEDIA_ROOT", MEDIA_ROOT)
+
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    _folder = os.environ.get("CLEARMIX_TEST_BROKER_DIR", "")
+    if _folder:
+        CELERY_BROKER_TRANSPORT_OPTIONS = {
+            "data_folder_in": os.path.join(_folder, "queue"),
+            "data_folder_out": os.path.join(_folder, "queue"),
+            "processed_folder": os.path.join(_folder, "processed"),
+            "store_processed": False,
+        }
+else:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", 2 * 60 * 60)),
+        # kombu sweeps for expired unacked messages every interval x throttle
+        # seconds (100 s by default); a test with a 5 s timeout needs ~1 s.
+        "unacked_restore_interval": 1,
+        "unacked_restore_throttle": 1,
+    }
