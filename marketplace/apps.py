@@ -9,11 +9,11 @@ class MarketplaceConfig(AppConfig):
         from royalties import webhooks as royalty_webhooks
 
         from . import receivers
-        from .fulfilment import royalties_handler
         from .billing import handlers  # noqa: F401 - registers billing's webhook handlers
         from .billing.signals import order_paid
         from .billing.webhooks import register_handler
         from .celery import ensure_broker_folders
+        from .fulfilment import royalties_handler
 
         ensure_broker_folders()
         order_paid.connect(receivers.on_order_paid, dispatch_uid="marketplace.order_paid")

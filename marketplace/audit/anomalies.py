@@ -96,14 +96,17 @@ def published_without_standing_consent() -> list[Anomaly]:
         return []
     party_ids = {r.party_id for v in blocked.values() for r in v.reasons if r.party_id}
     states: dict[tuple[int, int | None], ConsentState] = {}
-    for state in ConsentState.objects.filter(party_id__in=party_ids).filter(
-        Q(recording__isnull=True) | Q(recording_id__in=list(blocked))
-    ).select_related("event", "party"):
+    for state in (
+        ConsentState.objects.filter(party_id__in=party_ids)
+        .filter(Q(recording__isnull=True) | Q(recording_id__in=list(blocked)))
+        .select_related("event", "party")
+    ):
         states[(state.party_id, state.recording_id)] = state
     takedowns = {
         t.recording_id: t
-        for t in Takedown.objects.filter(recording_id__in=list(blocked), lifted_event__isnull=True)
-        .select_related("placed_event")
+        for t in Takedown.objects.filter(
+            recording_id__in=list(blocked), lifted_event__isnull=True
+        ).select_related("placed_event")
     }
     found: list[Anomaly] = []
     for remix in remixes:
@@ -151,7 +154,8 @@ def published_without_standing_consent() -> list[Anomaly]:
             Anomaly(
                 kind="published_after_revocation",
                 subject=f"“{remix.title}” by {remix.fan} (remix of {remix.recording.title})",
-                detail="; ".join(reasons) + f". Still published since {remix.published_at:%Y-%m-%d %H:%M}.",
+                detail="; ".join(reasons)
+                + f". Still published since {remix.published_at:%Y-%m-%d %H:%M}.",
                 when=when,
                 evidence=evidence,
                 remix_id=remix.pk,
@@ -256,7 +260,10 @@ def paid_orders_without_settlement(*, now: datetime | None = None) -> list[Anoma
             Evidence(f"Order #{order.pk}", record_url(order)),
             Evidence(f"Remix #{order.remix_id} trail", remix_trail_url(order.remix_id)),
         ]
-        detail = f"Paid {order.paid_at:%Y-%m-%d %H:%M}, charge {order.stripe_charge_id or '—'}; no settlement."
+        detail = (
+            f"Paid {order.paid_at:%Y-%m-%d %H:%M}, charge {order.stripe_charge_id or '—'}; "
+            "no settlement."
+        )
         block = blocks.get(order.ref)
         if block is not None:
             detail += f" The ledger refused it: {block.reason}."
@@ -320,7 +327,10 @@ def settlements_unpaid_to_onboarded(*, now: datetime | None = None) -> list[Anom
         found.append(
             Anomaly(
                 kind="settlement_without_transfer",
-                subject=f"{line.party.name}: {line.get_kind_display().lower()} line of {settlement.order_ref}",
+                subject=(
+                    f"{line.party.name}: {line.get_kind_display().lower()} line of "
+                    f"{settlement.order_ref}"
+                ),
                 detail=(
                     f"{_money(line.owed, settlement.currency)} owed since "
                     f"{settlement.created_at:%Y-%m-%d}; the party can receive transfers."
@@ -339,9 +349,11 @@ def settlements_unpaid_to_onboarded(*, now: datetime | None = None) -> list[Anom
 
 def failed_transfers() -> list[Anomaly]:
     found = []
-    for tr in Transfer.objects.filter(status=Transfer.Status.FAILED).select_related(
-        "party", "line__settlement"
-    ).order_by("created_at", "id"):
+    for tr in (
+        Transfer.objects.filter(status=Transfer.Status.FAILED)
+        .select_related("party", "line__settlement")
+        .order_by("created_at", "id")
+    ):
         settlement = tr.line.settlement
         remix_id = _remix_id_of(settlement.remix_ref)
         evidence = [
@@ -354,7 +366,10 @@ def failed_transfers() -> list[Anomaly]:
             Anomaly(
                 kind="failed_transfer",
                 subject=f"Transfer to {tr.party.name} ({tr.destination or 'no account'})",
-                detail=f"{_money(tr.amount_cents, tr.currency)}, {tr.attempts} attempt(s): {tr.last_error or 'no error recorded'}",
+                detail=(
+                    f"{_money(tr.amount_cents, tr.currency)}, {tr.attempts} attempt(s): "
+                    f"{tr.last_error or 'no error recorded'}"
+                ),
                 when=tr.updated_at,
                 evidence=evidence,
                 remix_id=remix_id,
@@ -364,15 +379,20 @@ def failed_transfers() -> list[Anomaly]:
                 currency=tr.currency,
             )
         )
-    for rv in Reversal.objects.filter(status=Reversal.Status.FAILED).select_related(
-        "transfer__party", "transfer__line__settlement"
-    ).order_by("created_at", "id"):
+    for rv in (
+        Reversal.objects.filter(status=Reversal.Status.FAILED)
+        .select_related("transfer__party", "transfer__line__settlement")
+        .order_by("created_at", "id")
+    ):
         settlement = rv.transfer.line.settlement
         found.append(
             Anomaly(
                 kind="failed_transfer",
                 subject=f"Reversal of transfer #{rv.transfer_id} from {rv.transfer.party.name}",
-                detail=f"{_money(rv.amount_cents, rv.transfer.currency)}, {rv.attempts} attempt(s): {rv.last_error or 'no error recorded'}",
+                detail=(
+                    f"{_money(rv.amount_cents, rv.transfer.currency)}, {rv.attempts} "
+                    f"attempt(s): {rv.last_error or 'no error recorded'}"
+                ),
                 when=rv.updated_at,
                 evidence=[
                     Evidence(f"Reversal #{rv.pk}", record_url(rv)),
@@ -404,7 +424,10 @@ def receivables_outstanding() -> list[Anomaly]:
             Anomaly(
                 kind="receivable_outstanding",
                 subject=f"{row['account__party__name']} owes the platform",
-                detail=f"{_money(row['balance'], row['currency'])} receivable (offset against future earnings).",
+                detail=(
+                    f"{_money(row['balance'], row['currency'])} receivable "
+                    "(offset against future earnings)."
+                ),
                 evidence=[Evidence(f"Party #{party_id}", record_url(Party, party_id))],
                 party_ids=[party_id],
                 amount_cents=int(row["balance"]),

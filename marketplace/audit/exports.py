@@ -42,8 +42,18 @@ def _is_number(text: str) -> bool:
     return True
 
 
-ANOMALY_HEADER = ["kind", "subject", "detail", "when", "remix_id", "recording_id", "party_ids",
-                  "amount", "currency", "evidence"]
+ANOMALY_HEADER = [
+    "kind",
+    "subject",
+    "detail",
+    "when",
+    "remix_id",
+    "recording_id",
+    "party_ids",
+    "amount",
+    "currency",
+    "evidence",
+]
 
 
 def anomaly_rows(items: Iterable[Anomaly]) -> list[list]:
@@ -64,8 +74,22 @@ def anomaly_rows(items: Iterable[Anomaly]) -> list[list]:
     ]
 
 
-REMIX_HEADER = ["remix_id", "created_at", "title", "recording", "isrc", "main_artists", "fan",
-                "status", "published_at", "unpublished_at", "orders", "paid", "refunded", "currency"]
+REMIX_HEADER = [
+    "remix_id",
+    "created_at",
+    "title",
+    "recording",
+    "isrc",
+    "main_artists",
+    "fan",
+    "status",
+    "published_at",
+    "unpublished_at",
+    "orders",
+    "paid",
+    "refunded",
+    "currency",
+]
 
 
 def remix_rows(remixes) -> list[list]:
@@ -90,9 +114,22 @@ def remix_rows(remixes) -> list[list]:
     ]
 
 
-REPORT_HEADER = ["remix_id", "created_at", "title", "recording", "isrc", "fan", "status",
-                 "consent_events", "gross_paid", "refunded", "party_share", "paid_to_party",
-                 "owed_to_party", "currency"]
+REPORT_HEADER = [
+    "remix_id",
+    "created_at",
+    "title",
+    "recording",
+    "isrc",
+    "fan",
+    "status",
+    "consent_events",
+    "gross_paid",
+    "refunded",
+    "party_share",
+    "paid_to_party",
+    "owed_to_party",
+    "currency",
+]
 
 
 def report_rows(report: ArtistReport) -> list[list]:
@@ -117,8 +154,17 @@ def report_rows(report: ArtistReport) -> list[list]:
     ]
 
 
-LOG_HEADER = ["seq", "created_at", "actor", "action", "subject_type", "subject_id", "reason",
-              "data", "hash"]
+LOG_HEADER = [
+    "seq",
+    "created_at",
+    "actor",
+    "action",
+    "subject_type",
+    "subject_id",
+    "reason",
+    "data",
+    "hash",
+]
 
 
 def log_rows(entries) -> list[list]:

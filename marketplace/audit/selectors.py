@@ -217,7 +217,7 @@ def remix_trail(*, remix_id: int) -> RemixTrail:
     )
     lines = [line for s in settlements for line in s.lines.all()]
     payees = {
-        p.party_id: p for p in Payee.objects.filter(party_id__in={l.party_id for l in lines})
+        p.party_id: p for p in Payee.objects.filter(party_id__in={line.party_id for line in lines})
     }
     money: dict[tuple[int, str], PartyMoney] = {}
     for s in settlements:
@@ -424,7 +424,8 @@ def _trail_items(trail: RemixTrail, webhooks: list[WebhookEvent]) -> list[TrailI
                 "settlement",
                 f"Split posted to the ledger: {_money(settlement.gross_cents, currency)}",
                 f"{settlement.order_ref}, charge {settlement.charge_id}, platform fee "
-                f"{settlement.platform_fee_bps / 100:g}%, master pool {settlement.master_pool_bps / 100:g}%",
+                f"{settlement.platform_fee_bps / 100:g}%, "
+                f"master pool {settlement.master_pool_bps / 100:g}%",
                 "ok",
                 "settled",
                 record_url(settlement),
@@ -467,7 +468,8 @@ def _trail_items(trail: RemixTrail, webhooks: list[WebhookEvent]) -> list[TrailI
                         TrailItem(
                             rv.created_at,
                             "reversal",
-                            f"Reversal {_money(rv.amount_cents, tr.currency)} from {line.party.name}",
+                            f"Reversal {_money(rv.amount_cents, tr.currency)} "
+                            f"from {line.party.name}",
                             f"{rv.stripe_reversal_id or 'not sent'}"
                             + (f" · {rv.last_error}" if rv.last_error else ""),
                             {"succeeded": "ok", "failed": "bad", "receivable": "bad"}.get(
@@ -537,7 +539,9 @@ class RemixFilters:
     recording_id: int | None = None
 
     def as_dict(self) -> dict:
-        return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in vars(self).items() if v}
+        return {
+            k: (v.isoformat() if isinstance(v, date) else v) for k, v in vars(self).items() if v
+        }
 
 
 def _day_start(day: date) -> datetime:
@@ -549,9 +553,7 @@ def remix_search(*, filters: RemixFilters) -> QuerySet[Remix]:
     if filters.party_id:
         qs = qs.filter(recording__in=_recordings_of_party(filters.party_id))
     if filters.artist:
-        qs = qs.filter(
-            recording__artists__party__name__icontains=filters.artist
-        ).distinct()
+        qs = qs.filter(recording__artists__party__name__icontains=filters.artist).distinct()
     if filters.recording_id:
         qs = qs.filter(recording_id=filters.recording_id)
     if filters.recording:
@@ -560,7 +562,9 @@ def remix_search(*, filters: RemixFilters) -> QuerySet[Remix]:
             | Q(recording__isrc__iexact=filters.recording.replace("-", ""))
         )
     if filters.fan:
-        qs = qs.filter(Q(fan__email__icontains=filters.fan) | Q(fan__display_name__icontains=filters.fan))
+        qs = qs.filter(
+            Q(fan__email__icontains=filters.fan) | Q(fan__display_name__icontains=filters.fan)
+        )
     if filters.status:
         qs = qs.filter(status=filters.status)
     if filters.date_from:
@@ -627,9 +631,9 @@ def artist_report(*, party: Party, date_from: date | None, date_to: date | None)
     filters = RemixFilters(party_id=party.pk, date_from=date_from, date_to=date_to)
     remixes = list(remix_search(filters=filters).prefetch_related("consent_events"))
     refs = [f"remix_{r.pk}" for r in remixes]
-    lines = SettlementLine.objects.filter(party=party, settlement__remix_ref__in=refs).select_related(
-        "settlement"
-    )
+    lines = SettlementLine.objects.filter(
+        party=party, settlement__remix_ref__in=refs
+    ).select_related("settlement")
     by_ref: dict[str, list[SettlementLine]] = defaultdict(list)
     for line in lines:
         by_ref[line.settlement.remix_ref].append(line)
@@ -714,4 +718,3 @@ def record_fields(obj) -> list[RecordField]:
             text = str(value)
         fields.append(RecordField(f.name, text))
     return fields
-

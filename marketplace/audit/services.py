@@ -23,7 +23,9 @@ def _require_auditor(actor: Any) -> None:
 def _require_reason(reason: str) -> str:
     reason = (reason or "").strip()
     if not reason:
-        raise DomainError("Give a reason; it goes into the audit log.", fields={"reason": ["Required."]})
+        raise DomainError(
+            "Give a reason; it goes into the audit log.", fields={"reason": ["Required."]}
+        )
     return reason
 
 
@@ -86,7 +88,9 @@ def staff_ledger_correction(*, txn_id: int, actor: Any, reason: str):
 
 
 @transaction.atomic
-def export_record(*, actor: Any, export: str, filters: dict | None = None, rows: int) -> StaffAuditEntry:
+def export_record(
+    *, actor: Any, export: str, filters: dict | None = None, rows: int
+) -> StaffAuditEntry:
     """Log that an auditor took data out of the system (who, what, which filters)."""
     _require_auditor(actor)
     return staff_audit_append(

@@ -2,13 +2,24 @@
 Redis when DATABASE_URL / REDIS_URL are set, as in CI), fast hashing."""
 
 from .base import *  # noqa: F403
-from .base import STORAGES, VAR_DIR
+from .base import CELERY_BROKER_URL, STORAGES, VAR_DIR
 
 DEBUG = False
 SECRET_KEY = "test-secret-key-not-for-production"  # noqa: S105
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 MEDIA_ROOT = str(VAR_DIR / "test-media")
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    # Its own folder: a test run must never feed a running demo worker.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        key: str(VAR_DIR / "test-celery-broker" / name)
+        for key, name in (
+            ("data_folder_in", "queue"),
+            ("data_folder_out", "queue"),
+            ("processed_folder", "processed"),
+            ("control_folder", "control"),
+        )
+    }
 STORAGES = {
     **STORAGES,
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

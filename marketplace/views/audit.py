@@ -68,7 +68,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     ]
     runs = checks.latest_runs()
     check_rows = [
-        {"name": name, "label": CheckRun.Name(name).label, "run": run, "stale": checks.is_stale(run)}
+        {
+            "name": name,
+            "label": CheckRun.Name(name).label,
+            "run": run,
+            "stale": checks.is_stale(run),
+        }
         for name, run in runs.items()
     ]
     context = {
@@ -89,7 +94,11 @@ def anomaly_list(request: HttpRequest, kind: str) -> HttpResponse:
     items = spec.finder()
     if _wants_csv(request):
         return _export(
-            request, f"anomalies-{kind}", {"kind": kind}, exports.ANOMALY_HEADER, exports.anomaly_rows(items)
+            request,
+            f"anomalies-{kind}",
+            {"kind": kind},
+            exports.ANOMALY_HEADER,
+            exports.anomaly_rows(items),
         )
     return render(
         request,
@@ -256,7 +265,9 @@ def check_run(request: HttpRequest) -> HttpResponse:
 def order_refund(request: HttpRequest, order_id: int) -> HttpResponse:
     order = get_object_or_404(Order, pk=order_id)
     try:
-        services.staff_order_refund(order=order, actor=request.user, reason=request.POST.get("reason", ""))
+        services.staff_order_refund(
+            order=order, actor=request.user, reason=request.POST.get("reason", "")
+        )
     except DomainError as error:
         messages.error(request, error.message)
     else:

@@ -2,9 +2,10 @@
 
 from django.core.management.base import BaseCommand
 
-from catalog.selectors import recording_remixability
 from catalog.models import Recording
+from catalog.selectors import recording_remixability
 from marketplace.demo import catalog_data
+from marketplace.demo.premium import demo_fan_subscribe
 from marketplace.demo.seed import seed_demo
 
 
@@ -13,6 +14,14 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         result = seed_demo(log=self.stdout.write)
+        fan = result["users"]["fan@clearmix.demo"]
+        try:
+            demo_fan_subscribe(user=fan, log=self.stdout.write)
+        except Exception as exc:
+            self.stderr.write(
+                f"Could not subscribe the demo fan through the Stripe sandbox ({exc}). "
+                "Start it (python manage.py run_demo does) and run seed_demo again."
+            )
         self.stdout.write(f"Demo catalog ready ({result['recordings_created']} new recordings).")
         for recording in Recording.objects.order_by("isrc"):
             verdict = recording_remixability(recording=recording)

@@ -20,6 +20,8 @@ class Command(BaseCommand):
             where = f"entry #{broken.seq}" if broken.seq is not None else "the log"
             if broken.event_id is not None:
                 where += f" (id {broken.event_id})"
-            raise CommandError(f"Staff audit log BROKEN at {where}: {broken.problem}.", returncode=1)
+            raise CommandError(
+                f"Staff audit log BROKEN at {where}: {broken.problem}.", returncode=1
+            )
         count = StaffAuditEntry.objects.count()
         self.stdout.write(self.style.SUCCESS(f"Staff audit log intact: {count} entries verified."))
