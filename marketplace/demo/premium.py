@@ -49,3 +49,29 @@ def demo_fan_subscribe(*, user, log: Callable[[str], None] = print) -> bool:
         subscription_refresh(stripe_subscription_id=subscription_id)
         log(f"  {user.email} subscribed to {code} (sandbox checkout, test card 4242…)")
     return fan_entitlement(user=user).can_remix
+
+
+def demo_party_onboard(*, party, user, log: Callable[[str], None] = print) -> None:
+    """Complete Stripe Connect Express onboarding for one demo party through
+    the sandbox's hosted onboarding page, so some payouts flow at once while
+    others (parties not onboarded) accrue as owed."""
+    from royalties.models import Payee
+    from royalties.services import payee_onboarding_link, payee_refresh
+    from stripe_sandbox.testing import submit_onboarding
+
+    if not settings.STRIPE_SANDBOX:
+        return
+    existing = Payee.objects.filter(party=party).first()
+    if existing is not None and existing.can_receive:
+        return
+    site = settings.SITE_URL
+    link = payee_onboarding_link(
+        party=party,
+        user=user,
+        return_url=f"{site}/payouts/",
+        refresh_url=f"{site}/payouts/",
+    )
+    submit_onboarding(link, "complete")
+    payee = payee_refresh(party=party)
+    if payee is not None:
+        log(f"  {party.name} onboarded to Stripe Connect (sandbox Express account)")

@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand
 from catalog.models import Recording
 from catalog.selectors import recording_remixability
 from marketplace.demo import catalog_data
-from marketplace.demo.premium import demo_fan_subscribe
+from marketplace.demo.premium import demo_fan_subscribe, demo_party_onboard
 from marketplace.demo.seed import seed_demo
 
 
@@ -17,6 +17,10 @@ class Command(BaseCommand):
         fan = result["users"]["fan@clearmix.demo"]
         try:
             demo_fan_subscribe(user=fan, log=self.stdout.write)
+            songwriter = result["users"]["songwriter@clearmix.demo"]
+            demo_party_onboard(
+                party=result["parties"]["June Okafor"], user=songwriter, log=self.stdout.write
+            )
         except Exception as exc:
             self.stderr.write(
                 f"Could not subscribe the demo fan through the Stripe sandbox ({exc}). "
