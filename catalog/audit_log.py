@@ -132,7 +132,9 @@ def audit_find_first_break(
         expected_prev, expected_seq, last = entry["hash"], expected_seq + 1, entry
     found = last["seq"] if last else 0
     if head_seq is not None and head_seq != found:
-        return ChainBreak(found + 1, None, f"the log head says {head_seq} entries but {found} remain")
+        return ChainBreak(
+            found + 1, None, f"the log head says {head_seq} entries but {found} remain"
+        )
     if head_hash is not None and last is not None and head_hash != last["hash"]:
         return ChainBreak(last["seq"], last.get("id"), "the log head's hash does not match")
     return None

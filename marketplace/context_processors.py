@@ -15,6 +15,7 @@ def _link(label: str, name: str) -> dict | None:
 
 def site_shell(request: HttpRequest) -> dict:
     user = getattr(request, "user", None)
+    audit_alerts: list = []
     links = [_link("Browse", "marketplace:catalog")]
     if user is not None and user.is_authenticated:
         if user.is_fan:
@@ -26,6 +27,9 @@ def site_shell(request: HttpRequest) -> dict:
             links += [_link("Payouts", "royalties:payouts")]
         if user.is_auditor:
             links += [_link("Audit", "marketplace:audit_dashboard")]
+            from marketplace.audit.checks import check_alerts
+
+            audit_alerts = check_alerts()  # one query
     else:
         links += [_link("Pricing", "marketplace:pricing")]
-    return {"nav_links": [link for link in links if link]}
+    return {"nav_links": [link for link in links if link], "audit_alerts": audit_alerts}

@@ -277,3 +277,15 @@ CELERY_BEAT_SCHEDULE["royalties-payouts-sweep"] = {
     "task": "royalties.tasks.payouts_sweep",
     "schedule": crontab(minute="*/10"),
 }
+# Integrity checks for the audit dashboard; a failure shows a banner to auditors.
+for _name, _minute in (("consent_chain", 5), ("ledger", 20), ("audit_log", 35)):
+    CELERY_BEAT_SCHEDULE[f"audit-check-{_name}"] = {
+        "task": "marketplace.tasks.audit_check_run",
+        "schedule": crontab(minute=_minute),  # hourly
+        "args": (_name,),
+    }
+CELERY_BEAT_SCHEDULE["audit-check-stripe"] = {
+    "task": "marketplace.tasks.audit_check_run",
+    "schedule": crontab(minute=50, hour="*/6"),  # lists every transfer at Stripe
+    "args": ("stripe",),
+}

@@ -11,8 +11,8 @@ from django.db import connection
 from django.utils import timezone
 
 from catalog import services as catalog_services
-from catalog.selectors import recording_remixability
 from catalog.models import ConsentEvent, Party, Recording, RecordingArtist, Work
+from catalog.selectors import recording_remixability
 from marketplace.models import Order
 from remixing.models import Remix, RemixEvent
 from royalties.models import SettlementLine
@@ -50,10 +50,25 @@ def make_remix(fan, recording: Recording, *, events, published=True, title="Nigh
         paid_at=now,
     )
     remix.consent_events.set(events)
-    RemixEvent.objects.create(remix=remix, to_status="draft", actor_kind="fan", actor=fan, reason="Draft created")
-    RemixEvent.objects.create(remix=remix, from_status="rendering", to_status="ready", actor_kind="worker", reason="Rendered")
+    RemixEvent.objects.create(
+        remix=remix, to_status="draft", actor_kind="fan", actor=fan, reason="Draft created"
+    )
+    RemixEvent.objects.create(
+        remix=remix,
+        from_status="rendering",
+        to_status="ready",
+        actor_kind="worker",
+        reason="Rendered",
+    )
     if published:
-        RemixEvent.objects.create(remix=remix, from_status="ready", to_status="published", actor_kind="fan", actor=fan, reason="Published by the fan")
+        RemixEvent.objects.create(
+            remix=remix,
+            from_status="ready",
+            to_status="published",
+            actor_kind="fan",
+            actor=fan,
+            reason="Published by the fan",
+        )
     return remix
 
 
@@ -96,7 +111,7 @@ def settle_and_pay(order: Order, *, stripe: FakeStripe, created_at=None):
     for line in SettlementLine.objects.filter(settlement=settlement, party__isnull=False):
         try:
             transfer_line_pay(line_id=line.pk)
-        except Exception:  # noqa: BLE001 — a failed transfer is a scenario here
+        except Exception:
             pass
     return settlement
 
@@ -111,13 +126,19 @@ def stripe_fake(monkeypatch) -> FakeStripe:
 @pytest.fixture
 def world(db, stripe_fake) -> World:
     artist_user = UserFactory(is_artist=True, is_fan=False, email="ana@example.com")
-    artist = Party.objects.create(kind="artist", name="Ana Vale", user=artist_user, claim_verified=True)
+    artist = Party.objects.create(
+        kind="artist", name="Ana Vale", user=artist_user, claim_verified=True
+    )
     writer = Party.objects.create(kind="songwriter", name="Cy Writer")
     work = Work.objects.create(title="Night Drive")
     recording = Recording.objects.create(title="Night Drive", isrc="USRC17607839", work=work)
     RecordingArtist.objects.create(recording=recording, party=artist, role="main")
-    catalog_services.split_version_create(recording=recording, shares=[(artist, 10_000)], check_permission=False)
-    catalog_services.split_version_create(work=work, shares=[(writer, 10_000)], check_permission=False)
+    catalog_services.split_version_create(
+        recording=recording, shares=[(artist, 10_000)], check_permission=False
+    )
+    catalog_services.split_version_create(
+        work=work, shares=[(writer, 10_000)], check_permission=False
+    )
     grant = catalog_services.consent_grant(party=artist, actor=artist_user, reason="Opt in")
     onboard(artist)
     onboard(writer)
@@ -125,7 +146,9 @@ def world(db, stripe_fake) -> World:
     remix = make_remix(fan, recording, events=[grant])
     order = make_paid_order(fan, remix)
     settlement = settle_and_pay(order, stripe=stripe_fake)
-    return World(artist_user, artist, writer, recording, fan, grant, remix, order, settlement, stripe_fake)
+    return World(
+        artist_user, artist, writer, recording, fan, grant, remix, order, settlement, stripe_fake
+    )
 
 
 def bypass_consent_immutability() -> None:

@@ -46,7 +46,9 @@ def test_clean_world_has_no_anomalies(world, auditor, client):
 def test_revoked_consent_after_publication(world, auditor, client):
     # Revocation commits, but its after-commit unpublish never ran (a lost
     # handler): the remix stays published against the artist's terms.
-    revoke = catalog_services.consent_revoke(party=world.artist, actor=world.artist_user, reason="Changed my mind")
+    revoke = catalog_services.consent_revoke(
+        party=world.artist, actor=world.artist_user, reason="Changed my mind"
+    )
     found = anomalies.anomalies_all()
     assert _counts(found) == {"published_after_revocation": 1}
     (item,) = found["published_after_revocation"]
@@ -106,7 +108,9 @@ def test_missing_settlement(world):
 def test_tampered_consent_event(world, auditor, client):
     bypass_consent_immutability()
     with connection.cursor() as cursor:
-        cursor.execute("UPDATE catalog_consentevent SET reason = 'forged' WHERE id = %s", [world.grant.pk])
+        cursor.execute(
+            "UPDATE catalog_consentevent SET reason = 'forged' WHERE id = %s", [world.grant.pk]
+        )
     run = audit_check_run("consent_chain")
     assert run["status"] == "failed"
     found = anomalies.anomalies_all()
@@ -143,7 +147,10 @@ def test_settlement_not_transferred_after_n_days(world):
     )
     found = anomalies.anomalies_all()
     assert _counts(found) == {"settlement_without_transfer": 2}
-    assert {item.party_ids[0] for item in found["settlement_without_transfer"]} == {world.artist.pk, world.writer.pk}
+    assert {item.party_ids[0] for item in found["settlement_without_transfer"]} == {
+        world.artist.pk,
+        world.writer.pk,
+    }
 
 
 def test_dashboard_query_count_does_not_grow_with_rows(world, auditor, client):

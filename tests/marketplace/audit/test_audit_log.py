@@ -22,7 +22,14 @@ def staff(db):
 
 def _entries(staff, n=3):
     return [
-        staff_audit_append(actor=staff, action="export", subject_type="export", subject_id=f"x{i}", reason="r", data={"rows": i, "f": {"b": 1, "a": [1, 2]}})
+        staff_audit_append(
+            actor=staff,
+            action="export",
+            subject_type="export",
+            subject_id=f"x{i}",
+            reason="r",
+            data={"rows": i, "f": {"b": 1, "a": [1, 2]}},
+        )
         for i in range(n)
     ]
 
@@ -57,7 +64,10 @@ def test_tampered_entry_is_caught(staff):
     entries = _entries(staff)
     bypass_audit_immutability()
     with connection.cursor() as cursor:
-        cursor.execute("UPDATE catalog_staffauditentry SET reason = 'nothing to see' WHERE id = %s", [entries[1].pk])
+        cursor.execute(
+            "UPDATE catalog_staffauditentry SET reason = 'nothing to see' WHERE id = %s",
+            [entries[1].pk],
+        )
     assert "entry #2" in _verify_fails()
 
 
@@ -71,7 +81,9 @@ def test_deleted_tail_is_caught_by_the_head(staff):
 
 def test_pure_walker_spots_reordering():
     assert audit_find_first_break([], head_seq=0, head_hash=None) is None
-    broken = audit_find_first_break([{"seq": 2, "id": 9, "prev_hash": "x", "hash": "y"}], head_seq=None, head_hash=None)
+    broken = audit_find_first_break(
+        [{"seq": 2, "id": 9, "prev_hash": "x", "hash": "y"}], head_seq=None, head_hash=None
+    )
     assert broken.seq == 2 and "expected entry #1" in broken.problem
 
 
@@ -83,10 +95,17 @@ def test_append_needs_an_actor(db):
 def test_takedown_is_logged_in_the_same_transaction(world, staff):
     catalog_services.takedown_place(recording=world.recording, actor=staff, reason="DMCA notice 42")
     entry = StaffAuditEntry.objects.get()
-    assert (entry.action, entry.subject_type, entry.subject_id) == ("takedown.place", "recording", str(world.recording.pk))
+    assert (entry.action, entry.subject_type, entry.subject_id) == (
+        "takedown.place",
+        "recording",
+        str(world.recording.pk),
+    )
     assert entry.reason == "DMCA notice 42" and entry.actor == staff
     catalog_services.takedown_lift(recording=world.recording, actor=staff, reason="counter-notice")
-    assert list(StaffAuditEntry.objects.values_list("action", flat=True)) == ["takedown.place", "takedown.lift"]
+    assert list(StaffAuditEntry.objects.values_list("action", flat=True)) == [
+        "takedown.place",
+        "takedown.lift",
+    ]
 
 
 def test_failed_takedown_leaves_no_entry(world, staff):
@@ -112,9 +131,14 @@ def test_claim_verification_is_logged(db, staff):
     claimant = UserFactory(is_artist=True)
     party = Party.objects.create(kind="artist", name="Claimed")
     catalog_services.party_claim(party=party, user=claimant)
-    catalog_services.party_claim_verify(party=party, staff_user=staff, approve=True, reason="ID checked")
+    catalog_services.party_claim_verify(
+        party=party, staff_user=staff, approve=True, reason="ID checked"
+    )
     entry = StaffAuditEntry.objects.get()
-    assert entry.action == "claim.verify" and entry.data == {"claimant_user_id": claimant.pk, "approved": True}
+    assert entry.action == "claim.verify" and entry.data == {
+        "claimant_user_id": claimant.pk,
+        "approved": True,
+    }
     assert entry.reason == "ID checked"
 
 
@@ -148,7 +172,9 @@ def test_ledger_correction_is_logged(world, auditor):
     from marketplace.audit.services import staff_ledger_correction
 
     txn = world.settlement.transaction
-    correction = staff_ledger_correction(txn_id=txn.pk, actor=auditor, reason="Posted twice by hand")
+    correction = staff_ledger_correction(
+        txn_id=txn.pk, actor=auditor, reason="Posted twice by hand"
+    )
     entry = StaffAuditEntry.objects.get(action="ledger.correction")
     assert entry.data == {"correction_transaction_id": correction.pk}
     assert correction.reverses_id == txn.pk
