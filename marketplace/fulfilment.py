@@ -102,8 +102,10 @@ def order_list_awaiting_fulfilment():
 
 def _charge_id_of(event) -> str:
     data = event["data"]["object"] if isinstance(event, dict) else event.data.object
-    get = data.get if isinstance(data, dict) else lambda key, default=None: getattr(
-        data, key, default
+    get = (
+        data.get
+        if isinstance(data, dict)
+        else lambda key, default=None: getattr(data, key, default)
     )
     if get("object") == "charge":
         return get("id") or ""

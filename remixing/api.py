@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 from catalog.errors import DomainError, NotFound
 from catalog.models import Recording
 from remixing import selectors, services
+from remixing.access import studio_blockers
 from remixing.engine import presets as engine_presets
 from remixing.models import Remix, StemSet
 
@@ -75,6 +76,17 @@ def _remix_data(remix: Remix, request) -> dict:
     }
 
 
+def _require_studio_access(user) -> None:
+    """Only entitled fans make remixes, through pages or the API alike."""
+    blockers = studio_blockers(user=user)
+    if blockers:
+        raise DomainError(
+            " ".join(item["message"] for item in blockers),
+            code=blockers[0]["code"],
+            status_code=403,
+        )
+
+
 class RemixCreateSerializer(serializers.Serializer):
     recording_id = serializers.IntegerField()
     recipe = serializers.JSONField(required=False)
@@ -106,6 +118,7 @@ class RemixListCreateApi(APIView):
         request=RemixCreateSerializer,
     )
     def post(self, request):
+        _require_studio_access(request.user)
         data = RemixCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         recording = Recording.objects.filter(pk=data.validated_data["recording_id"]).first()
@@ -145,6 +158,7 @@ class RemixRecipeApi(APIView):
     )
     def put(self, request, remix_id: int):
         remix = selectors.remix_get_for_owner(remix_id=remix_id, user=request.user)
+        _require_studio_access(request.user)
         data = RecipeUpdateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         remix = services.remix_update_recipe(

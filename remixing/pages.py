@@ -19,7 +19,7 @@ def draft_for_recording(*, fan, recording: Recording) -> Remix | None:
 
 
 def suggestion_for(*, fan, stems: list[str]) -> dict:
-    """"Remix for me": a preset from the fan's own history (saved recipes and
+    """ "Remix for me": a preset from the fan's own history (saved recipes and
     the moods of the tracks they remixed), oldest first so recent taste wins."""
     history = []
     rows = (

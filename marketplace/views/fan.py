@@ -24,17 +24,7 @@ from marketplace.billing.entitlements import fan_entitlement
 from marketplace.models import Order
 from remixing import selectors as remix_selectors
 from remixing import services as remix_services
-from remixing.access import register_studio_gate
 from remixing.models import Remix
-
-
-def _studio_gate(*, user) -> list[dict]:
-    return [dict(item) for item in fan_entitlement(user=user).missing]
-
-
-# Imported with the URLconf, so the gate is in place before any studio page is
-# served. (Its natural home is MarketplaceConfig.ready().)
-register_studio_gate(_studio_gate)
 
 PAID_STATUSES = ("queued", "separating", "rendering", "ready", "failed", "cancelled")
 
@@ -104,7 +94,7 @@ def my_remix(request: HttpRequest, remix_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def remix_export(request: HttpRequest, remix_id: int) -> HttpResponse:
-    """"Export remix": pay on Stripe Checkout, come back to this remix's page."""
+    """ "Export remix": pay on Stripe Checkout, come back to this remix's page."""
     remix = _own_remix(request, remix_id)
     page = request.build_absolute_uri(reverse("marketplace:my_remix", args=[remix.pk]))
     try:

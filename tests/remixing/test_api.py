@@ -6,8 +6,15 @@ import pytest
 from rest_framework.test import APIClient
 
 from remixing.models import Remix
+from tests.marketplace.billing.factories import entitle
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _entitled(fan):
+    # The remix API, like the studio, is for fans with Premium + Remix add-on.
+    entitle(fan)
 
 
 @pytest.fixture
@@ -131,3 +138,15 @@ def test_presets(make_recording, fan, client_for):
     )
     assert response.status_code == 400
     assert "recipe.stems.vocals" in response.json()["error"]["fields"]
+
+
+def test_fan_without_subscriptions_cannot_create_remixes(make_recording, other_fan, client_for):
+    recording, _ = make_recording()
+    response = client_for(other_fan).post(
+        "/api/v1/remixes/", {"recording_id": recording.pk}, format="json"
+    )
+    assert response.status_code == 403
+    body = response.json()["error"]
+    assert body["code"] == "premium_required"
+    assert "Premium" in body["message"]
+    assert not Remix.objects.filter(fan=other_fan).exists()

@@ -1,0 +1,533 @@
+// The Clearmix studio page: stems, mixer, presets, effects, autosave, undo/redo.
+import { StudioEngine, peaks } from "./studio-engine.js";
+import { forbiddenUses, normalize } from "./studio-recipe.js";
+
+const config = JSON.parse(document.getElementById("studio-config").textContent);
+const root = document.querySelector("[data-studio]");
+const $ = (sel, el = root) => el.querySelector(sel);
+const $$ = (sel, el = root) => Array.from(el.querySelectorAll(sel));
+const csrf = () => (document.cookie.match(/(?:^|; )csrftoken=([^;]+)/) || [])[1] || "";
+const fmtTime = (s) => `${Math.floor(s / 60)}:${String(Math.floor(s % 60)).padStart(2, "0")}`;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+const engine = new StudioEngine();
+let stemNames = config.stemNames.slice();
+let recipe = normalize(config.recipe, stemNames);
+let version = config.recipeVersion;
+const undoStack = [];
+const redoStack = [];
+let saveTimer = null;
+let saving = null;
+let dirty = false;
+const presetRecipes = {};
+
+window.__studio = { engine, get recipe() { return recipe; }, get version() { return version; }, save: () => saveNow() };
+
+async function api(url, options = {}) {
+  const response = await fetch(url, {
+    credentials: "same-origin",
+    headers: { "Content-Type": "application/json", "X-CSRFToken": csrf(), Accept: "application/json" },
+    ...options,
+  });
+  let body = null;
+  try { body = await response.json(); } catch (e) { body = null; }
+  return { ok: response.ok, status: response.status, body };
+}
+
+// ---- errors ---------------------------------------------------------------
+const errorBox = $("[data-errors]");
+function clearErrors() {
+  errorBox.hidden = true;
+  errorBox.textContent = "";
+  for (const el of $$("[aria-invalid=true]")) el.removeAttribute("aria-invalid");
+  for (const el of $$(".control-error")) el.remove();
+}
+function controlFor(path) {
+  // "recipe.stems.vocals.gain_db" -> the most specific [data-control] prefix.
+  const p = path.replace(/^recipe\./, "");
+  let best = null;
+  for (const el of $$("[data-control]")) {
+    const c = el.dataset.control;
+    if ((p === c || p.startsWith(c + ".")) && (!best || c.length > best.dataset.control.length)) best = el;
+  }
+  return best;
+}
+function showErrors(message, fields = {}) {
+  clearErrors();
+  const list = document.createElement("ul");
+  for (const [path, messages] of Object.entries(fields)) {
+    const control = controlFor(path);
+    const label = control ? control.dataset.label || control.dataset.control : path;
+    const li = document.createElement("li");
+    li.textContent = `${label}: ${messages.join(" ")}`;
+    list.append(li);
+    if (control) {
+      const input = control.querySelector("input");
+      if (input) input.setAttribute("aria-invalid", "true");
+      const note = document.createElement("p");
+      note.className = "control-error";
+      note.textContent = messages.join(" ");
+      control.append(note);
+    }
+  }
+  const strong = document.createElement("p");
+  strong.textContent = message;
+  errorBox.append(strong);
+  if (list.children.length) errorBox.append(list);
+  errorBox.hidden = false;
+}
+
+// ---- saving ---------------------------------------------------------------
+const saveState = $("[data-save-state]");
+function setSaveState(text) { saveState.textContent = text; saveState.dataset.state = text; }
+
+function payload() {
+  const body = JSON.parse(JSON.stringify(recipe));
+  const region = $("[data-region-export]").checked ? readLoop() : null;
+  body.region = region && region.end > region.start ? { start_s: region.start, end_s: region.end } : null;
+  return body;
+}
+
+function scheduleSave() {
+  dirty = true;
+  setSaveState("unsaved changes");
+  clearTimeout(saveTimer);
+  saveTimer = setTimeout(saveNow, 700);
+}
+
+async function saveNow() {
+  clearTimeout(saveTimer);
+  if (saving) await saving;
+  if (!dirty) return true;
+  const body = payload();
+  const problems = forbiddenUses(normalize(body, stemNames), config.forbidden);
+  if (problems.length) {
+    const fields = {};
+    for (const [f, m] of problems) (fields[f] = fields[f] || []).push(m);
+    showErrors("Not saved: this change needs a permission the artist did not give.", fields);
+    setSaveState("not saved");
+    return false;
+  }
+  setSaveState("saving…");
+  dirty = false;
+  saving = api(config.urls.recipe, {
+    method: "PUT",
+    body: JSON.stringify({ recipe: body, recipe_version: version }),
+  }).then(({ ok, status, body: answer }) => {
+    saving = null;
+    if (ok) {
+      version = answer.recipe_version;
+      clearErrors();
+      setSaveState("saved");
+      return true;
+    }
+    dirty = true;
+    const error = (answer && answer.error) || { message: `The server said ${status}.`, fields: {} };
+    showErrors(error.message, error.fields || {});
+    setSaveState(status === 409 ? "changed elsewhere — reload" : "not saved");
+    return false;
+  }).catch(() => {
+    saving = null;
+    dirty = true;
+    setSaveState("offline — will retry");
+    saveTimer = setTimeout(saveNow, 3000);
+    return false;
+  });
+  return saving;
+}
+window.addEventListener("beforeunload", (e) => { if (dirty) { saveNow(); e.preventDefault(); } });
+
+// ---- state changes, undo/redo ---------------------------------------------
+function commit(next, { live = false } = {}) {
+  if (!live) {
+    undoStack.push(JSON.stringify(recipe));
+    if (undoStack.length > 200) undoStack.shift();
+    redoStack.length = 0;
+  }
+  recipe = next;
+  applyToEngine();
+  render();
+  if (!live) scheduleSave();
+}
+function undo() {
+  if (!undoStack.length) return;
+  redoStack.push(JSON.stringify(recipe));
+  recipe = JSON.parse(undoStack.pop());
+  applyToEngine(); render(); scheduleSave();
+}
+function redo() {
+  if (!redoStack.length) return;
+  undoStack.push(JSON.stringify(recipe));
+  recipe = JSON.parse(redoStack.pop());
+  applyToEngine(); render(); scheduleSave();
+}
+const clone = () => JSON.parse(JSON.stringify(recipe));
+
+function applyToEngine() {
+  engine.setStems(recipe.stems);
+  engine.setEffects(recipe.effects);
+  engine.setRate(recipe.tempo_ratio, recipe.key_shift);
+}
+
+// ---- stems UI ---------------------------------------------------------------
+const stemList = $("[data-stem-list]");
+const volumeForbidden = !!config.forbidden.stem_volume;
+function buildStems() {
+  stemList.innerHTML = "";
+  stemNames.forEach((name, i) => {
+    const li = document.createElement("li");
+    li.className = "stem";
+    li.dataset.stem = name;
+    li.dataset.control = `stems.${name}`;
+    li.dataset.label = `${name[0].toUpperCase()}${name.slice(1)} stem`;
+    const id = `gain-${name}`;
+    li.innerHTML = `
+      <div class="stem-head">
+        <span class="stem-name"><kbd>${i + 1}</kbd> ${name}</span>
+        <button type="button" class="btn btn-sm btn-ghost" data-stem-mute aria-pressed="false" aria-label="Mute ${name}" aria-keyshortcuts="${i + 1}">M</button>
+        <button type="button" class="btn btn-sm btn-ghost" data-stem-solo aria-pressed="false" aria-label="Solo ${name}" aria-keyshortcuts="Shift+${i + 1}">S</button>
+        <label for="${id}" class="visually-hidden">${name} volume (dB)</label>
+        <input id="${id}" type="range" min="-60" max="12" step="0.5" value="0" data-stem-gain>
+        <output data-stem-db>0 dB</output>
+      </div>
+      <canvas class="wave" height="44" data-wave aria-label="Waveform of ${name}; click to move the playhead" role="img"></canvas>`;
+    if (volumeForbidden) for (const el of li.querySelectorAll("button, input")) { el.disabled = true; el.title = config.forbidden.stem_volume; }
+    const gain = li.querySelector("[data-stem-gain]");
+    gain.addEventListener("input", () => {
+      const next = clone(); next.stems[name].gain_db = Number(gain.value); commit(next, { live: true });
+    });
+    gain.addEventListener("change", () => {
+      const next = clone(); next.stems[name].gain_db = Number(gain.value);
+      undoStack.push(lastCommitted); redoStack.length = 0; recipe = next; applyToEngine(); render(); scheduleSave();
+    });
+    gain.addEventListener("pointerdown", () => { lastCommitted = JSON.stringify(recipe); });
+    gain.addEventListener("keydown", () => { lastCommitted = JSON.stringify(recipe); });
+    li.querySelector("[data-stem-mute]").addEventListener("click", () => toggleStem(name, "mute"));
+    li.querySelector("[data-stem-solo]").addEventListener("click", () => toggleStem(name, "solo"));
+    li.querySelector("[data-wave]").addEventListener("click", (e) => seekFromEvent(e));
+    stemList.append(li);
+  });
+}
+let lastCommitted = JSON.stringify(recipe);
+function toggleStem(name, key) {
+  if (volumeForbidden) return showErrors(config.forbidden.stem_volume);
+  const next = clone(); next.stems[name][key] = !next.stems[name][key]; commit(next);
+}
+
+function drawWave(canvas, buffer, color) {
+  const width = (canvas.width = Math.max(200, Math.floor(canvas.clientWidth * devicePixelRatio)));
+  const height = (canvas.height = Math.floor(44 * devicePixelRatio));
+  const g = canvas.getContext("2d");
+  const p = peaks(buffer, width);
+  g.clearRect(0, 0, width, height);
+  g.fillStyle = color;
+  for (let x = 0; x < width; x++) {
+    const h = Math.max(1, p[x] * height * 0.95);
+    g.fillRect(x, (height - h) / 2, 1, h);
+  }
+}
+function drawAll() {
+  const colors = ["#5b3df5", "#0b7a4b", "#b45309", "#be185d", "#0369a1", "#6d28d9"];
+  stemNames.forEach((name, i) => {
+    const stem = engine.stems.get(name);
+    const canvas = $(`[data-stem="${name}"] [data-wave]`);
+    if (stem && canvas) drawWave(canvas, stem.buffer, colors[i % colors.length]);
+  });
+  const overview = $("[data-overview]");
+  const first = engine.original || (engine.stems.values().next().value || {}).buffer;
+  if (first) drawWave(overview, first, "#8f86b8");
+}
+window.addEventListener("resize", () => { if (engine.stems.size) drawAll(); });
+
+// ---- render state into controls -----------------------------------------------
+function render() {
+  for (const name of stemNames) {
+    const li = $(`[data-stem="${name}"]`);
+    if (!li) continue;
+    const s = recipe.stems[name];
+    li.querySelector("[data-stem-gain]").value = s.gain_db;
+    li.querySelector("[data-stem-db]").textContent = `${s.gain_db > 0 ? "+" : ""}${s.gain_db} dB`;
+    li.querySelector("[data-stem-mute]").setAttribute("aria-pressed", String(s.mute));
+    li.querySelector("[data-stem-solo]").setAttribute("aria-pressed", String(s.solo));
+    li.classList.toggle("is-muted", s.mute);
+    li.classList.toggle("is-solo", s.solo);
+  }
+  const tempo = $("[data-field=tempo_ratio]");
+  tempo.value = recipe.tempo_ratio;
+  $("[data-out=tempo]").textContent = `${Math.round(recipe.tempo_ratio * 100)}%${config.tempoBpm ? ` (${Math.round(config.tempoBpm * recipe.tempo_ratio)} BPM)` : ""}`;
+  const key = $("[data-field=key_shift]");
+  key.value = recipe.key_shift;
+  $("[data-out=key]").textContent = `${recipe.key_shift > 0 ? "+" : ""}${recipe.key_shift} st`;
+  for (const toggle of $$("[data-fx-toggle]")) {
+    const k = toggle.dataset.fxToggle;
+    const value = recipe.effects[k];
+    toggle.checked = value !== null && value !== undefined;
+    for (const input of $$(`[data-fx^="${k}"]`)) {
+      const [, sub] = input.dataset.fx.split(".");
+      if (value !== null && value !== undefined) input.value = sub ? value[sub] : value;
+    }
+  }
+  $("[data-action=undo]").disabled = !undoStack.length;
+  $("[data-action=redo]").disabled = !redoStack.length;
+}
+
+// ---- tempo, key, effects --------------------------------------------------------
+for (const input of $$("[data-field]")) {
+  const field = input.dataset.field;
+  const read = () => { const next = clone(); next[field] = Number(input.value); return next; };
+  input.addEventListener("pointerdown", () => { lastCommitted = JSON.stringify(recipe); });
+  input.addEventListener("keydown", () => { lastCommitted = JSON.stringify(recipe); });
+  input.addEventListener("input", () => commit(read(), { live: true }));
+  input.addEventListener("change", () => {
+    undoStack.push(lastCommitted); redoStack.length = 0; recipe = read(); applyToEngine(); render(); scheduleSave();
+  });
+}
+function readEffect(k) {
+  const inputs = $$(`[data-fx^="${k}"]`);
+  if (inputs.length === 1 && !inputs[0].dataset.fx.includes(".")) return Number(inputs[0].value);
+  const value = {};
+  for (const input of inputs) value[input.dataset.fx.split(".")[1]] = Number(input.value);
+  return value;
+}
+for (const toggle of $$("[data-fx-toggle]")) {
+  const k = toggle.dataset.fxToggle;
+  toggle.addEventListener("change", () => {
+    const next = clone(); next.effects[k] = toggle.checked ? readEffect(k) : null; commit(next);
+  });
+}
+for (const input of $$("[data-fx]")) {
+  const k = input.dataset.fx.split(".")[0];
+  const toggle = $(`[data-fx-toggle="${k}"]`);
+  input.addEventListener("pointerdown", () => { lastCommitted = JSON.stringify(recipe); });
+  input.addEventListener("input", () => {
+    if (!toggle.checked) return;
+    const next = clone(); next.effects[k] = readEffect(k); commit(next, { live: true });
+  });
+  input.addEventListener("change", () => {
+    if (!toggle.checked) { toggle.checked = true; }
+    const next = clone(); next.effects[k] = readEffect(k);
+    undoStack.push(lastCommitted); redoStack.length = 0; recipe = next; applyToEngine(); render(); scheduleSave();
+  });
+}
+
+// ---- presets and "Remix for me" -------------------------------------------------
+const presetBox = $("[data-presets]");
+const presetNote = $("[data-preset-note]");
+async function loadPresets() {
+  presetBox.innerHTML = "";
+  for (const preset of config.presets) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "btn btn-ghost preset";
+    button.dataset.preset = preset.slug;
+    button.textContent = preset.name;
+    button.title = preset.description;
+    button.addEventListener("click", () => applyPreset(preset.slug));
+    presetBox.append(button);
+  }
+  await Promise.all(config.presets.map(async (preset) => {
+    const { ok, body } = await api(config.urls.presetRecipe.replace("__slug__", preset.slug));
+    const button = presetBox.querySelector(`[data-preset="${preset.slug}"]`);
+    if (!ok) { button.disabled = true; return; }
+    presetRecipes[preset.slug] = body.recipe;
+    const problems = forbiddenUses(normalize(body.recipe, stemNames), config.forbidden);
+    if (problems.length) {
+      button.disabled = true;
+      const why = [...new Set(problems.map(([, m]) => m))].join(" ");
+      button.title = why;
+      button.setAttribute("aria-description", why);
+      button.classList.add("is-forbidden");
+    }
+  }));
+  const s = config.suggestion;
+  if (s && s.slug && presetRecipes[s.slug] && !presetBox.querySelector(`[data-preset="${s.slug}"]`).disabled) {
+    $("[data-suggestion]").hidden = false;
+    $("[data-suggestion-name]").textContent = s.name;
+    $("[data-suggestion-reason]").textContent = s.reason;
+    presetBox.querySelector(`[data-preset="${s.slug}"]`).classList.add("is-suggested");
+  }
+}
+function applyPreset(slug) {
+  const r = presetRecipes[slug];
+  if (!r) return;
+  commit(normalize(r, stemNames));
+  const name = config.presets.find((p) => p.slug === slug).name;
+  presetNote.textContent = `${name} applied — tweak anything, or undo.`;
+  for (const b of $$("[data-preset]")) b.setAttribute("aria-pressed", String(b.dataset.preset === slug));
+}
+$("[data-action=accept-suggestion]").addEventListener("click", () => applyPreset(config.suggestion.slug));
+
+// ---- transport, timeline, loop ---------------------------------------------------
+const playBtn = $("[data-action=play]");
+const seekInput = $("[data-seek]");
+function seekFromEvent(e) {
+  const rect = e.currentTarget.getBoundingClientRect();
+  engine.seek(((e.clientX - rect.left) / rect.width) * engine.duration);
+}
+$("[data-overview]").addEventListener("click", seekFromEvent);
+seekInput.addEventListener("input", () => engine.seek(Number(seekInput.value)));
+playBtn.addEventListener("click", () => engine.toggle());
+$("[data-action=stop]").addEventListener("click", () => engine.stop());
+$("[data-action=undo]").addEventListener("click", undo);
+$("[data-action=redo]").addEventListener("click", redo);
+const abBtn = $("[data-action=ab]");
+function toggleAB() {
+  const mode = engine.setMode(engine.mode === "remix" ? "original" : "remix");
+  abBtn.setAttribute("aria-pressed", String(mode === "original"));
+  abBtn.textContent = mode === "original" ? "A/B: original" : "A/B: remix";
+}
+abBtn.addEventListener("click", toggleAB);
+const loopBtn = $("[data-action=loop]");
+function readLoop() {
+  return { start: Number($("[data-loop-start]").value) || 0, end: Number($("[data-loop-end]").value) || 0 };
+}
+function applyLoop() {
+  const on = loopBtn.getAttribute("aria-pressed") === "true";
+  const { start, end } = readLoop();
+  engine.setLoop(on, start, end);
+  const region = $("[data-loop-region]");
+  const d = engine.duration || 1;
+  region.hidden = !(end > start);
+  region.style.left = `${(start / d) * 100}%`;
+  region.style.width = `${((end - start) / d) * 100}%`;
+  region.classList.toggle("is-on", on);
+}
+function toggleLoop() {
+  const on = loopBtn.getAttribute("aria-pressed") !== "true";
+  loopBtn.setAttribute("aria-pressed", String(on));
+  applyLoop();
+}
+loopBtn.addEventListener("click", toggleLoop);
+for (const el of $$("[data-loop-start], [data-loop-end]")) el.addEventListener("change", () => { applyLoop(); if ($("[data-region-export]").checked) scheduleSave(); });
+$("[data-region-export]").addEventListener("change", scheduleSave);
+
+engine.on((event) => {
+  if (event.type === "play") { playBtn.textContent = "Pause"; playBtn.setAttribute("aria-pressed", "true"); }
+  if (event.type === "pause" || event.type === "stop") { playBtn.textContent = "Play"; playBtn.setAttribute("aria-pressed", "false"); }
+});
+const meter = $("[data-meter]");
+function tick() {
+  const pos = engine.position();
+  const d = engine.duration || 1;
+  $("[data-playhead]").style.left = `${(pos / d) * 100}%`;
+  $("[data-time]").textContent = fmtTime(pos);
+  if (document.activeElement !== seekInput) seekInput.value = pos;
+  meter.value = Math.min(1, engine.level() * 3);
+  requestAnimationFrame(tick);
+}
+
+// ---- keyboard ---------------------------------------------------------------------
+document.addEventListener("keydown", (e) => {
+  const t = e.target;
+  const typing = t.matches("input[type=text], input[type=number], input[type=url], textarea, select");
+  if (typing) return;
+  const mod = e.ctrlKey || e.metaKey;
+  if (mod && e.key.toLowerCase() === "z") { e.preventDefault(); return e.shiftKey ? redo() : undo(); }
+  if (mod && e.key.toLowerCase() === "y") { e.preventDefault(); return redo(); }
+  if (mod || e.altKey) return;
+  if (e.code === "Space" && !t.matches("button, a, input[type=checkbox]")) { e.preventDefault(); engine.toggle(); return; }
+  if (e.key.toLowerCase() === "b" && !e.shiftKey) { toggleAB(); return; }
+  if (e.key.toLowerCase() === "l" && !e.shiftKey) { toggleLoop(); return; }
+  const digit = /^Digit([1-9])$/.exec(e.code);
+  if (digit) {
+    const name = stemNames[Number(digit[1]) - 1];
+    if (name) { e.preventDefault(); toggleStem(name, e.shiftKey ? "solo" : "mute"); }
+  }
+});
+
+// ---- export: save first -------------------------------------------------------------
+$("[data-export-form]").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const button = e.target.querySelector("button");
+  button.disabled = true;
+  button.textContent = "Saving…";
+  engine.pause();
+  const ok = await saveNow();
+  if (ok !== false) { e.target.submit(); return; }
+  button.disabled = false;
+  button.textContent = "Export remix";
+});
+
+// ---- stems: separation on demand, then load ------------------------------------------
+const sepPanel = $("[data-separation]");
+async function waitForStems() {
+  let { body } = await api(config.urls.stems);
+  let stemSet = body && body.stem_set;
+  if (!stemSet || stemSet.status === "failed" || stemSet.status === "cancelled") {
+    const started = await api(config.urls.stems, { method: "POST", body: "{}" });
+    if (!started.ok) throw new Error((started.body && started.body.error && started.body.error.message) || "Could not start separation.");
+    stemSet = started.body.stem_set;
+  }
+  if (stemSet.status !== "ready") {
+    root.dataset.state = "separating";
+    sepPanel.hidden = false;
+    for (;;) {
+      const { body: status } = await api(config.urls.status);
+      stemSet = status && status.stem_set;
+      if (stemSet) {
+        $("[data-sep-progress]").value = stemSet.progress;
+        $("[data-sep-percent]").textContent = `${stemSet.progress}%`;
+        $("[data-sep-stage]").textContent = stemSet.stage || "Working…";
+        sepPanel.dataset.progress = stemSet.progress;
+        if (stemSet.status === "ready") break;
+        if (stemSet.status === "failed" || stemSet.status === "cancelled") {
+          $("[data-sep-stage]").textContent = `Separation ${stemSet.status}: ${stemSet.error || "unknown error"}`;
+          $("[data-sep-retry]").hidden = false;
+          throw new Error("separation stopped");
+        }
+      }
+      await sleep(800);
+    }
+    sepPanel.hidden = true;
+    ({ body } = await api(config.urls.stems));
+  }
+  const source = $("[data-stems-source]");
+  source.textContent = body.stem_set.official
+    ? "Official stems from the rights holder."
+    : `Stems separated by the ${body.stem_set.model} model${/unittest/.test(body.stem_set.model) ? " (an untrained test model: expect poor separation)" : ""}.`;
+  return body.stems;
+}
+$("[data-action=retry-separation]").addEventListener("click", async () => {
+  $("[data-sep-retry]").hidden = true;
+  await api(config.urls.stems, { method: "POST", body: "{}" });
+  start();
+});
+
+async function start() {
+  try {
+    const stems = await waitForStems();
+    stemNames = stems.map((s) => s.name);
+    recipe = normalize(recipe, stemNames);
+    buildStems();
+    render();
+    root.dataset.state = "loading";
+    await Promise.all([
+      ...stems.map((s) => engine.loadStem(s.name, s.url)),
+      config.originalUrl ? engine.loadOriginal(config.originalUrl) : Promise.resolve(),
+    ]);
+    $("[data-duration]").textContent = fmtTime(engine.duration);
+    seekInput.max = engine.duration;
+    if (!Number($("[data-loop-end]").value)) {
+      const r = recipe.region;
+      $("[data-loop-start]").value = r ? r.start_s : 0;
+      $("[data-loop-end]").value = r ? r.end_s : Math.min(8, engine.duration).toFixed(1);
+      $("[data-region-export]").checked = !!r;
+    }
+    for (const el of $$("[data-loop-start], [data-loop-end]")) el.max = engine.duration;
+    if (!engine.original) { abBtn.disabled = true; abBtn.title = "The original is not available."; }
+    drawAll();
+    applyToEngine();
+    applyLoop();
+    for (const b of $$(".transport [data-action]")) if (b !== abBtn || engine.original) b.disabled = false;
+    render();
+    root.dataset.state = "ready";
+    requestAnimationFrame(tick);
+  } catch (error) {
+    root.dataset.state = "error";
+    if (error.message !== "separation stopped") showErrors(`The studio could not load: ${error.message}`);
+  }
+}
+
+render();
+loadPresets();
+start();

@@ -1,0 +1,110 @@
+"""Browser-test helpers: a real Celery worker on the test database (when Redis
+is configured), or the same tasks run in this process otherwise."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+class Pipeline:
+    """Runs background work: a worker subprocess, or `drain()` in-process."""
+
+    def __init__(self, env: dict | None, log: Path):
+        self.env, self.log, self.proc = env, log, None
+
+    @property
+    def real(self) -> bool:
+        return self.proc is not None
+
+    def start(self) -> Pipeline:
+        if self.env is None:
+            return self
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "marketplace", "worker", "-Q", "default,gpu",
+             "-c", "1", "-P", "solo", "-l", "info", "--without-gossip", "--without-mingle",
+             "--without-heartbeat", "-n", f"pages-{uuid.uuid4().hex[:8]}@%h"],
+            cwd=ROOT, env=self.env, stdout=open(self.log, "ab"), stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+        return self
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(10)
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")[-4000:] if self.log.exists() else ""
+
+    def drain(self) -> None:
+        """Without a worker: run what a worker would (stems, paid orders, renders)."""
+        if self.real:
+            return
+        from marketplace.fulfilment import order_fulfil
+        from marketplace.models import Order
+        from remixing import tasks
+        from remixing.models import OFFICIAL_MODEL, Remix, StemSet
+
+        for stem_set in StemSet.objects.filter(status__in=["pending"]):
+            if stem_set.model_name == OFFICIAL_MODEL:
+                tasks.stems_import_official(stem_set.pk)
+            else:
+                tasks.separation_run(stem_set.pk)
+        for order in Order.objects.filter(status="paid", remix__status="draft"):
+            order_fulfil(order_id=order.pk)
+        for remix in Remix.objects.filter(status="queued"):
+            tasks.render_run(remix.pk)
+
+
+@pytest.fixture
+def pipeline(transactional_db, settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    redis_url = os.environ.get("REDIS_URL", "")
+    env = None
+    if connection.vendor == "postgresql" and redis_url:
+        import redis
+
+        redis.Redis.from_url(redis_url).flushdb()
+        parts = urlsplit(os.environ["DATABASE_URL"])
+        db_url = urlunsplit(parts._replace(path="/" + connection.settings_dict["NAME"]))
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "tests.remixing.worker_settings",
+            "DATABASE_URL": db_url,
+            "REDIS_URL": redis_url,
+            "CLEARMIX_TEST_MEDIA_ROOT": settings.MEDIA_ROOT,
+            "DEMUCS_DEVICE": "cpu",
+            "PYTHONPATH": str(ROOT),
+            "OMP_NUM_THREADS": "2",
+        }
+    worker = Pipeline(env, tmp_path / "worker.log").start()
+    yield worker
+    worker.stop()
+
+
+def wait_for(predicate, timeout: float, pipeline: Pipeline | None = None, step: float = 0.2):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pipeline is not None:
+            pipeline.drain()
+        value = predicate()
+        if value:
+            return value
+        time.sleep(step)
+    raise AssertionError(f"timed out after {timeout}s\n{pipeline.output() if pipeline else ''}")
