@@ -79,7 +79,12 @@ def main() -> int:
     parser.add_argument("--segment", type=float, default=None)
     parser.add_argument("--overlap", type=float, default=0.25)
     parser.add_argument("--batch-sizes", default="1,8", help="batched-path sizes to time")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="torch threads (1 is steadier on a shared box)"
+    )
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     warnings.filterwarnings("ignore", category=UserWarning)
 
     audio = make_input(args.seconds)

@@ -68,17 +68,23 @@ class SeparatorConfig:
 
     model_name: str = "htdemucs"
     # Local folder with ``<sig>.th`` weights and bag ``.yaml`` files (offline deployments).
-    # None: demucs fetches the named model into the torch hub cache (needs network once).
+    # None: demucs 4.1 fetches the named model from the Hugging Face hub (HF cache), falling
+    # back to the legacy download into the torch hub cache; either needs network once.
     model_repo: Path | None = None
     device: Device = "auto"
     segment: float | None = None  # seconds; None = the model's own training segment
     overlap: float = 0.25
     batch_size: int = 8  # segments per forward pass on CUDA
-    # Segments per forward pass on CPU. Measured (bench/separation.py, 2-core EPYC): a
-    # full-size HTDemucs is memory-bound on CPU and gets *slower* per segment as the batch
-    # grows (B=1 12 s, B=2 17 s, B=4 23 s per 7.8 s segment), so CPU defaults to 1.
+    # Segments per forward pass on CPU. Measured (bench/separation.py --threads 1, 2-core
+    # EPYC, htdemucs architecture with random weights, 15 s clip): B=1 18.1 s, B=2 21.4 s,
+    # stock demucs.api 17.6 s. The full-size model is memory-bound on CPU, so batching
+    # only costs time there; even tiny demucs_unittest is ~10% slower at B=4/8.
     cpu_batch_size: int = 1
     shifts: int = 0  # >0: demucs' random-shift averaging, ``shifts`` times slower
+    # "batched" (ours) or "stock" (demucs.api): same output (max diff ~1e-7). On CPU they
+    # tie within +-4% (same forward passes at cpu_batch_size=1); batched stays the default
+    # because it is not measurably slower there and batches segments on CUDA (not measured
+    # here: no GPU was available when this was written).
     method: Method = "batched"
     # torch intra-op threads for this worker process (None: torch's default = all cores).
     # With N prefork workers on one box, N * threads should not exceed the core count.

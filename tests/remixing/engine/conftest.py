@@ -26,6 +26,12 @@ SR = 44100
 def pytest_configure(config: pytest.Config) -> None:
     # demucs/torch emit noisy UserWarnings for the untrained unit-test models.
     warnings.filterwarnings("ignore", category=UserWarning, module=r"(demucs|torch)\..*")
+    # One intra-op thread: these tests check numbers, not speed, and on a shared CI box an
+    # OpenMP team whose second thread is descheduled stalls at every barrier (we saw the
+    # same separation test take 0.5 s or 20 s depending on background load).
+    import torch
+
+    torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="session")
