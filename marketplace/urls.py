@@ -1,9 +1,9 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
-from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from .media import media_serve
 from .views import shell
 
 handler404 = "marketplace.views.shell.page_not_found"
@@ -26,5 +26,5 @@ urlpatterns = [
 if settings.SERVE_MEDIA:
     # Local media (the demo and tests); production serves media from S3.
     urlpatterns += [
-        re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT}),
+        re_path(r"^media/(?P<path>.*)$", media_serve, name="media"),
     ]
