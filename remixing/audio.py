@@ -107,10 +107,19 @@ def release() -> None:
 # --- Stem files ---------------------------------------------------------------------
 
 
+def lossless_suffix(data: np.ndarray) -> str:
+    """FLAC is integer PCM and would clip a stem that peaks above full scale
+    (separated stems can: they partly cancel each other in the mix), so such a
+    stem is kept as 32-bit float WAV instead; every other stem as FLAC."""
+    return ".wav" if float(np.max(np.abs(data), initial=0.0)) > 1.0 else ".flac"
+
+
 def write_stem(data: np.ndarray, samplerate: int, *, lossless: Path, preview: Path) -> dict:
-    """FLAC for rendering, Ogg Vorbis (seekable) for the browser studio."""
+    """Lossless (FLAC, or float WAV above full scale) for rendering, Ogg Vorbis
+    (seekable) for the browser studio."""
     try:
-        audio_io.write_audio(lossless, data, samplerate)
+        subtype = "FLOAT" if lossless.suffix.lower() == ".wav" else None
+        audio_io.write_audio(lossless, data, samplerate, subtype=subtype)
         audio_io.encode_ogg(preview, data, samplerate, quality=5.0)
     except AudioIOError as error:
         raise AudioError(str(error)) from None

@@ -181,7 +181,7 @@ def _write_stem_files(
     total = max(1, len(stems))
     for index, (name, data) in enumerate(sorted(stems.items())):
         progress(index / total, f"Encoding {name}")
-        lossless = scratch / f"{name}.flac"
+        lossless = scratch / f"{name}{audio.lossless_suffix(data)}"
         preview = scratch / f"{name}.preview.ogg"
         info = audio.write_stem(data, samplerate, lossless=lossless, preview=preview)
         out.append({"name": name, "lossless": lossless, "preview": preview, **info})
