@@ -9,9 +9,11 @@ production media lives on S3 behind signed URLs handed out by these same pages.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils._os import safe_join
 from django.views.static import serve
 
 from catalog.models import OfficialStem, RecordingArtist
@@ -52,8 +54,43 @@ def media_path_allowed(*, user, path: str) -> bool:
     return False
 
 
+_RANGE = re.compile(r"^bytes=(?P<start>\d*)-(?P<end>\d*)$")
+
+
+def _byte_range(header: str, size: int) -> tuple[int, int] | None:
+    """The one range a browser's audio element asks for when it seeks."""
+    match = _RANGE.match(header.strip())
+    if not match or size == 0 or (not match["start"] and not match["end"]):
+        return None
+    if match["start"]:
+        start = int(match["start"])
+        end = min(int(match["end"]), size - 1) if match["end"] else size - 1
+    else:  # a suffix range: the last N bytes
+        start, end = max(size - int(match["end"]), 0), size - 1
+    return (start, end) if start <= end < size else None
+
+
 def media_serve(request: HttpRequest, path: str) -> HttpResponse:
     if not media_path_allowed(user=request.user, path=path):
         # Not "forbidden": to someone without the right, it does not exist.
         raise Http404("No such file.")
-    return serve(request, path, document_root=settings.MEDIA_ROOT)
+    response = serve(request, path, document_root=settings.MEDIA_ROOT)
+    response["Accept-Ranges"] = "bytes"
+    header = request.headers.get("Range", "")
+    if not header or response.status_code != 200:
+        return response
+    full = Path(safe_join(settings.MEDIA_ROOT, path))
+    size = full.stat().st_size
+    wanted = _byte_range(header, size)
+    if wanted is None:
+        refused = HttpResponse(status=416)
+        refused["Content-Range"] = f"bytes */{size}"
+        return refused
+    start, end = wanted
+    with full.open("rb") as handle:
+        handle.seek(start)
+        body = handle.read(end - start + 1)
+    partial = HttpResponse(body, status=206, content_type=response["Content-Type"])
+    partial["Content-Range"] = f"bytes {start}-{end}/{size}"
+    partial["Accept-Ranges"] = "bytes"
+    return partial

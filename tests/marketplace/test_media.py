@@ -76,3 +76,16 @@ def test_originals_play_publicly_and_other_paths_do_not_exist(client, media):
     other = put("healthz/probe.txt")
     assert status(client, original) == 200
     assert status(client, other) == 404
+
+
+def test_audio_players_can_seek_with_byte_ranges(client, media):
+    name = default_storage.save("catalog/recordings/seek.flac", ContentFile(bytes(range(200))))
+    whole = client.get(f"/media/{name}")
+    assert whole["Accept-Ranges"] == "bytes"
+    part = client.get(f"/media/{name}", HTTP_RANGE="bytes=10-19")
+    assert part.status_code == 206
+    assert part["Content-Range"] == "bytes 10-19/200"
+    assert part.content == bytes(range(10, 20))
+    tail = client.get(f"/media/{name}", HTTP_RANGE="bytes=-5")
+    assert tail.content == bytes(range(195, 200))
+    assert client.get(f"/media/{name}", HTTP_RANGE="bytes=500-").status_code == 416
