@@ -258,6 +258,12 @@ function render() {
   const key = $("[data-field=key_shift]");
   key.value = recipe.key_shift;
   $("[data-out=key]").textContent = `${recipe.key_shift > 0 ? "+" : ""}${recipe.key_shift} st`;
+  for (const fade of ["fade_in_s", "fade_out_s"]) {
+    const input = $(`[data-field=${fade}]`);
+    if (!input) continue;
+    input.value = recipe[fade];
+    $(`[data-out=${fade}]`).textContent = `${Number(recipe[fade]).toFixed(1)} s`;
+  }
   for (const toggle of $$("[data-fx-toggle]")) {
     const k = toggle.dataset.fxToggle;
     const value = recipe.effects[k];
@@ -507,6 +513,8 @@ async function start() {
     ]);
     $("[data-duration]").textContent = fmtTime(engine.duration);
     seekInput.max = engine.duration;
+    // Each fade may take at most a third of the track.
+    for (const fade of $$("[data-field^=fade_]")) fade.max = Math.max(0.1, engine.duration / 3).toFixed(1);
     if (!Number($("[data-loop-end]").value)) {
       const r = recipe.region;
       $("[data-loop-start]").value = r ? r.start_s : 0;

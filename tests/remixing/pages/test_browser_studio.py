@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from remixing.models import StemSet
+from remixing.models import Remix, StemSet
 from tests.fixtures.accounts import PASSWORD, UserFactory
 from tests.fixtures.browser import login
 from tests.marketplace.billing.factories import entitle
@@ -72,3 +72,13 @@ def test_rejected_recipe_and_forbidden_controls(
     page.keyboard.press("Control+z")
     page.wait_for_selector("[data-save-state][data-state=saved]")
     assert page.locator("[data-errors]").is_hidden()
+
+    # Fades are keyboard-operable sliders saved into the draft's recipe.
+    page.locator("#fade-out").focus()
+    for _ in range(5):
+        page.keyboard.press("ArrowRight")
+    page.locator("h1").click()
+    page.wait_for_selector("[data-save-state][data-state=saved]")
+    assert page.locator("[data-out=fade_out_s]").inner_text() == "0.5 s"
+    remix = Remix.objects.filter(fan=browser_fan, recording=recording).latest("pk")
+    wait_for(lambda: Remix.objects.get(pk=remix.pk).recipe.get("fade_out_s") == 0.5, 20, None, 0.3)
