@@ -212,8 +212,15 @@ def staff_claims(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         party = get_object_or_404(Party, pk=request.POST.get("party"))
         approve = request.POST.get("decision") == "approve"
+        reason = (request.POST.get("reason") or "").strip()[:500]
+        if not reason:
+            # The staff audit log records why, not only who and when.
+            messages.error(request, f"Give a reason for verifying or rejecting {party}'s claim.")
+            return redirect("catalog:staff_claims")
         try:
-            services.party_claim_verify(party=party, staff_user=request.user, approve=approve)
+            services.party_claim_verify(
+                party=party, staff_user=request.user, approve=approve, reason=reason
+            )
         except DomainError as error:
             messages.error(request, error.message)
         else:

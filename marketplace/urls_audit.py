@@ -16,4 +16,9 @@ urlpatterns = [
     path("audit/checks/", audit.check_list, name="audit_checks"),
     path("audit/checks/run/", audit.check_run, name="audit_check_run"),
     path("audit/orders/<int:order_id>/refund/", audit.order_refund, name="audit_order_refund"),
+    path(
+        "audit/transfers/<int:transfer_id>/retry/",
+        audit.transfer_retry,
+        name="audit_transfer_retry",
+    ),
 ]

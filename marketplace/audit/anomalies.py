@@ -58,6 +58,8 @@ class Anomaly:
     party_ids: list[int] = field(default_factory=list)
     amount_cents: int | None = None
     currency: str = ""
+    # A failed transfer staff may retry from the list.
+    transfer_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -377,6 +379,7 @@ def failed_transfers() -> list[Anomaly]:
                 party_ids=[tr.party_id],
                 amount_cents=tr.amount_cents,
                 currency=tr.currency,
+                transfer_id=tr.pk,
             )
         )
     for rv in (

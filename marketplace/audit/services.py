@@ -64,6 +64,40 @@ def staff_order_refund(*, order: Order, actor: Any, reason: str) -> Order:
 
 
 @transaction.atomic
+def staff_transfer_retry(*, transfer_id: int, actor: Any, reason: str) -> None:
+    """Ask for a failed transfer to be sent again now, rather than at its
+    backoff time. The audit entry is written with the request; the transfer
+    itself goes out after commit on a worker (never a Stripe call inside a
+    database transaction), with the line's same idempotency rules."""
+    from royalties.models import Transfer
+    from royalties.tasks import transfer_line
+
+    _require_auditor(actor)
+    reason = _require_reason(reason)
+    transfer = Transfer.objects.select_for_update().get(pk=transfer_id)
+    if transfer.status != Transfer.Status.FAILED:
+        raise DomainError(
+            f"Transfer #{transfer.pk} is {transfer.get_status_display().lower()}, not failed.",
+            code="not_failed",
+        )
+    staff_audit_append(
+        actor=actor,
+        action=Action.TRANSFER_RETRY,
+        subject_type="transfer",
+        subject_id=transfer.pk,
+        reason=reason,
+        data={
+            "line_id": transfer.line_id,
+            "party_id": transfer.party_id,
+            "amount_cents": transfer.amount_cents,
+            "currency": transfer.currency,
+            "attempts": transfer.attempts,
+        },
+    )
+    transaction.on_commit(lambda: transfer_line.delay(transfer.line_id))
+
+
+@transaction.atomic
 def staff_ledger_correction(*, txn_id: int, actor: Any, reason: str):
     """A manual correction: post the reversing transaction of a ledger
     transaction (royalties.ledger.ledger_reverse), logged in the same

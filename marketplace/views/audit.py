@@ -273,3 +273,19 @@ def order_refund(request: HttpRequest, order_id: int) -> HttpResponse:
     else:
         messages.success(request, f"Order #{order.pk} refunded; the audit log records why.")
     return redirect("marketplace:audit_remix_trail", remix_id=order.remix_id)
+
+
+@require_POST
+@auditor_required
+def transfer_retry(request: HttpRequest, transfer_id: int) -> HttpResponse:
+    try:
+        services.staff_transfer_retry(
+            transfer_id=transfer_id, actor=request.user, reason=request.POST.get("reason", "")
+        )
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request, f"Transfer #{transfer_id} will be sent again now; the audit log records why."
+        )
+    return redirect("marketplace:audit_anomalies", kind="failed_transfer")

@@ -156,9 +156,20 @@ def test_claim_and_staff_verify(demo):
     assert party.user == user and not party.claim_verified
     assert client.post(reverse("catalog:consent_grant", args=[party.pk])).status_code == 403
     staff = browser(demo["staff"])
+    # No reason, no decision: the staff audit log records why.
     staff.post(reverse("catalog:staff_claims"), {"party": party.pk, "decision": "approve"})
     party.refresh_from_db()
+    assert not party.claim_verified
+    staff.post(
+        reverse("catalog:staff_claims"),
+        {"party": party.pk, "decision": "approve", "reason": "Matched the label contract"},
+    )
+    party.refresh_from_db()
     assert party.claim_verified
+    from catalog.models import StaffAuditEntry
+
+    entry = StaffAuditEntry.objects.order_by("-pk").first()
+    assert entry.reason == "Matched the label contract"
     # A second person cannot take a claimed party.
     browser(UserFactory()).post(reverse("catalog:party_claim"), {"party": party.pk})
     assert Party.objects.get(pk=party.pk).user == user

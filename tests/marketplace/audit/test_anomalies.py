@@ -175,3 +175,35 @@ def test_each_anomaly_list_renders(world, auditor, client, kind):
 
 def test_settlement_rows_exist(world):
     assert Settlement.objects.count() == 1
+
+
+def test_staff_retry_of_a_failed_transfer_is_logged_and_queued(
+    world, auditor, client, django_capture_on_commit_callbacks
+):
+    from catalog.models import StaffAuditEntry
+
+    remix = make_remix(world.fan, world.recording, events=[world.grant], title="Retry me")
+    order = make_paid_order(world.fan, remix)
+    world.stripe.fail_transfers = True
+    settle_and_pay(order, stripe=world.stripe)
+    failed = Transfer.objects.filter(status="failed").first()
+    client.force_login(auditor)
+    page = client.get(reverse("marketplace:audit_anomalies", args=["failed_transfer"]))
+    retry_url = reverse("marketplace:audit_transfer_retry", args=[failed.pk])
+    assert retry_url in page.content.decode()
+
+    before = StaffAuditEntry.objects.count()
+    response = client.post(retry_url, {"reason": ""}, follow=True)
+    assert "Give a reason" in response.content.decode()
+    assert StaffAuditEntry.objects.count() == before
+
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        client.post(retry_url, {"reason": "Payee fixed their bank account"})
+    entry = StaffAuditEntry.objects.order_by("-pk").first()
+    assert (entry.action, entry.subject_id) == ("transfer.retry", str(failed.pk))
+    assert entry.reason == "Payee fixed their bank account"
+    assert len(queued) == 1
+
+    fan_client = client.__class__()
+    fan_client.force_login(world.fan)
+    assert fan_client.post(retry_url, {"reason": "x"}).status_code == 403
