@@ -18,6 +18,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from marketplace.demo.catalog_data import DEMO_PASSWORD
+
 
 def _wait_for_port(host: str, port: int, timeout: float = 20.0) -> bool:
     deadline = time.monotonic() + timeout
@@ -86,6 +88,11 @@ class Command(BaseCommand):
             self.stderr.write(f"stripe_sync_catalog failed: {exc}")
         if not options["no_seed"]:
             call_command("seed_demo")
+        try:
+            # So the auditor's dashboard shows real results from the first minute.
+            call_command("audit_checks", verbosity=0)
+        except Exception as exc:
+            self.stderr.write(f"integrity checks: {exc}")
 
         start(
             "celery worker",
@@ -122,6 +129,11 @@ class Command(BaseCommand):
         start("web", [python, "manage.py", "runserver", f"{host}:{port}", "--noreload"])
         _wait_for_port(host, port)
         self.stdout.write(self.style.SUCCESS(f"\nClearmix is running at {site}/"))
+        self.stdout.write(
+            f"Log in at {site}/accounts/login/ as fan@clearmix.demo (Premium), "
+            "artist@clearmix.demo, songwriter@clearmix.demo or auditor@clearmix.demo; "
+            f"password {DEMO_PASSWORD}."
+        )
         self.stdout.write("Press Ctrl-C to stop.\n")
 
         stop_now = False
