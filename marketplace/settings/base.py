@@ -85,6 +85,9 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # SQLite is for the one-command demo: wait on the web/worker write lock
     # instead of failing with "database is locked".
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # Take the write lock when a transaction begins, so two writers queue on
+    # the timeout instead of failing at once with "database is locked".
+    DATABASES["default"]["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -2,7 +2,7 @@
 Redis when DATABASE_URL / REDIS_URL are set, as in CI), fast hashing."""
 
 from .base import *  # noqa: F403
-from .base import CELERY_BROKER_URL, STORAGES, VAR_DIR
+from .base import CELERY_BROKER_URL, DATABASES, STORAGES, VAR_DIR
 
 DEBUG = False
 SECRET_KEY = "test-secret-key-not-for-production"  # noqa: S105
@@ -28,3 +28,9 @@ ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http"
 ACCOUNT_RATE_LIMITS = False
 DEMUCS_MODEL = "demucs_unittest"
 WHITENOISE_AUTOREFRESH = True
+
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # A file, not memory: the live server's threads (web requests and the
+    # Stripe sandbox's webhooks arriving at once) then get their own
+    # connections instead of sharing one, which SQLite cannot do safely.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-clearmix.sqlite3")}
