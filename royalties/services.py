@@ -453,6 +453,33 @@ def transfer_execute(*, transfer_id: int) -> Transfer:
     return transfer_record_success(transfer_id=transfer_id, stripe_transfer_id=obj.id)
 
 
+def _payout_move(
+    *, key, reason, line, party_id, currency, paid_out_cents: int, ref: str, memo: str
+):
+    """Move cents from a party's payable to their paid-out account (a transfer,
+    positive) or back (a reversal, negative), in one balanced transaction."""
+    return ledger.ledger_post(
+        key=key,
+        reason=reason,
+        currency=currency,
+        legs=[
+            Leg(K.PAYABLE, party_id, paid_out_cents, line.pk),
+            Leg(K.PAID_OUT, party_id, -paid_out_cents, line.pk),
+        ],
+        ref=ref,
+        memo=memo,
+    )
+
+
+def _mark_succeeded(movement, *, txn, status) -> None:
+    """A transfer or reversal Stripe confirmed: done, linked to its posting."""
+    movement.status = status
+    movement.ledger_transaction = txn
+    movement.last_error = ""
+    movement.next_attempt_at = None
+    movement.save()
+
+
 def transfer_record_success(*, transfer_id: int, stripe_transfer_id: str) -> Transfer:
     with transaction.atomic():
         tr = (
@@ -463,23 +490,18 @@ def transfer_record_success(*, transfer_id: int, stripe_transfer_id: str) -> Tra
         if tr.status == Transfer.Status.SUCCEEDED:
             return tr
         line = SettlementLine.objects.select_for_update().get(pk=tr.line_id)
-        txn = ledger.ledger_post(
+        txn = _payout_move(
             key=f"transfer:{tr.pk}",
             reason=R.TRANSFER,
+            line=line,
+            party_id=tr.party_id,
             currency=tr.currency,
-            legs=[
-                Leg(K.PAYABLE, tr.party_id, tr.amount_cents, line.pk),
-                Leg(K.PAID_OUT, tr.party_id, -tr.amount_cents, line.pk),
-            ],
+            paid_out_cents=tr.amount_cents,
             ref=stripe_transfer_id,
             memo=f"transfer to {tr.destination}",
         )
-        tr.status = Transfer.Status.SUCCEEDED
         tr.stripe_transfer_id = stripe_transfer_id
-        tr.ledger_transaction = txn
-        tr.last_error = ""
-        tr.next_attempt_at = None
-        tr.save()
+        _mark_succeeded(tr, txn=txn, status=Transfer.Status.SUCCEEDED)
         line.transferred_cents += tr.amount_cents
         line.save(update_fields=["transferred_cents"])
         # A refund that landed while this transfer was in flight.
@@ -697,23 +719,18 @@ def _reversal_record(*, reversal_id: int, stripe_reversal_id: str) -> Reversal:
             return rev
         tr = rev.transfer
         line = SettlementLine.objects.select_for_update().get(pk=tr.line_id)
-        txn = ledger.ledger_post(
+        txn = _payout_move(
             key=f"reversal:{rev.pk}",
             reason=R.REVERSAL,
+            line=line,
+            party_id=tr.party_id,
             currency=tr.currency,
-            legs=[
-                Leg(K.PAID_OUT, tr.party_id, rev.amount_cents, line.pk),
-                Leg(K.PAYABLE, tr.party_id, -rev.amount_cents, line.pk),
-            ],
+            paid_out_cents=-rev.amount_cents,
             ref=stripe_reversal_id,
             memo=f"reversal of {tr.stripe_transfer_id}",
         )
-        rev.status = Reversal.Status.SUCCEEDED
         rev.stripe_reversal_id = stripe_reversal_id
-        rev.ledger_transaction = txn
-        rev.last_error = ""
-        rev.next_attempt_at = None
-        rev.save()
+        _mark_succeeded(rev, txn=txn, status=Reversal.Status.SUCCEEDED)
         line.reversed_cents += rev.amount_cents
         line.save(update_fields=["reversed_cents"])
     return rev

@@ -15,7 +15,6 @@ from .factories import UserFactory, artist_user
 
 pytestmark = [
     pytest.mark.django_db,
-    pytest.mark.skipif(not shutil.which("ffmpeg"), reason="ffmpeg is required"),
 ]
 
 

@@ -10,6 +10,7 @@ import pytest
 import stripe
 from django.utils import timezone
 
+import stripe_sandbox
 from catalog.models import Party, Recording, SplitShare, SplitVersion, Work
 from tests.fixtures.accounts import UserFactory
 
@@ -183,10 +184,9 @@ def onboard(party: Party, account_id: str | None = None):
 
 @pytest.fixture
 def sandbox(settings):
-    sandbox_mod = pytest.importorskip("stripe_sandbox")
-    if not hasattr(sandbox_mod, "start"):
-        pytest.skip("stripe_sandbox.start() is not available yet")
-    server = sandbox_mod.start(
+    """A sandbox of this test's own: reconciliation lists every transfer Stripe
+    holds, so transfers of other tests must not be there."""
+    server = stripe_sandbox.start(
         port=0,
         webhook_url="http://127.0.0.1:9/unused",
         webhook_secret=settings.STRIPE_WEBHOOK_SECRET,
