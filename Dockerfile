@@ -1,11 +1,15 @@
 # syntax=docker/dockerfile:1.7
-# Clearmix: one image, three commands (web, worker, gpu-worker).
+# Clearmix: one image, one-off and long-running commands (see docker/entrypoint.sh).
 #   docker build -t clearmix .
-#   web:        docker run clearmix web
+#   migrate:    docker run clearmix migrate         (one-off, before web/worker start or after an upgrade)
+#   web:        docker run clearmix web             (never migrates)
 #   worker:     docker run clearmix worker          (default queue: rendering, payouts)
-#   gpu worker: docker run --gpus all -e TORCH_INDEX=... clearmix gpu-worker  (gpu queue, one task at a time)
-# For a CUDA build of torch, build with --build-arg TORCH_SPEC="torch==2.13.0" and
-# --build-arg TORCH_INDEX=https://download.pytorch.org/whl/cu128.
+#   beat:       docker run clearmix beat
+# torch is chosen when the image is BUILT, never at run time: the default image
+# carries the CPU build. The GPU worker needs its own image with a CUDA build:
+#   docker build --build-arg TORCH_INDEX=https://download.pytorch.org/whl/cu128 -t clearmix:gpu .
+#   docker run --gpus all clearmix:gpu gpu-worker   (gpu queue, one task at a time)
+# (compose.yaml's gpu-worker service builds that image itself.)
 
 ARG PYTHON_VERSION=3.11
 
@@ -22,6 +26,9 @@ ENV PATH="/opt/venv/bin:$PATH"
 RUN pip install --index-url "${TORCH_INDEX}" "${TORCH_SPEC}"
 WORKDIR /src
 COPY pyproject.toml README.md LICENSE ./
+COPY core ./core
+COPY config ./config
+COPY accounts ./accounts
 COPY marketplace ./marketplace
 COPY catalog ./catalog
 COPY remixing ./remixing
@@ -32,9 +39,10 @@ RUN pip install .
 FROM python:${PYTHON_VERSION}-slim-bookworm AS runtime
 ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 \
     PATH="/opt/venv/bin:$PATH" \
-    DJANGO_SETTINGS_MODULE=marketplace.settings.production \
-    TORCH_HOME=/app/var/torch
-RUN apt-get update && apt-get install -y --no-install-recommends ffmpeg libsndfile1 tini \
+    DJANGO_SETTINGS_MODULE=config.settings.production \
+    TORCH_HOME=/app/var/torch \
+    NUMBA_CACHE_DIR=/app/numba-cache
+RUN apt-get update && apt-get install -y --no-install-recommends ffmpeg libchromaprint-tools libsndfile1 tini \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system clearmix && useradd --system --gid clearmix --home /app clearmix
 COPY --from=build /opt/venv /opt/venv
@@ -44,9 +52,12 @@ COPY --chown=clearmix:clearmix . .
 RUN DJANGO_SECRET_KEY="build-only-$(head -c 48 /dev/urandom | base64 | tr -dc A-Za-z0-9)" \
     DJANGO_ALLOWED_HOSTS=build.invalid \
     python manage.py collectstatic --noinput \
-    && mkdir -p /app/var && chown -R clearmix:clearmix /app/var /app/staticfiles
+    && mkdir -p /app/var /app/numba-cache && chown -R clearmix:clearmix /app/var /app/staticfiles /app/numba-cache
 COPY --chmod=755 docker/entrypoint.sh /usr/local/bin/clearmix-entrypoint
 USER clearmix
+# librosa's numba kernels compiled once into the image, by one process: pool processes
+# compiling them together at run time can corrupt the cache (remixing/engine/warmup.py).
+RUN python -c "from remixing.engine.warmup import numba_cache_warm; numba_cache_warm()"
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4).status==200 else 1)" || exit 1
 ENTRYPOINT ["/usr/bin/tini", "--", "clearmix-entrypoint"]

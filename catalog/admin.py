@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 
+from core.errors import DomainError
+
 from . import services
-from .errors import DomainError
 from .models import (
     ConsentEvent,
     ConsentState,
@@ -20,6 +21,7 @@ from .models import (
     Work,
     WorkWriter,
 )
+from .selectors import recording_ids_naming_party, recording_ids_of_work
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -57,6 +59,14 @@ class PartyAdmin(admin.ModelAdmin):
             except DomainError as error:
                 self.message_user(request, f"{party}: {error.message}", messages.ERROR)
 
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        # A renamed party is searched under its new name (same transaction).
+        if change and "name" in form.changed_data:
+            services.recording_search_refresh(
+                recording_ids=recording_ids_naming_party(party_id=obj.pk)
+            )
+
 
 class WorkWriterInline(admin.TabularInline):
     model = WorkWriter
@@ -69,6 +79,13 @@ class WorkAdmin(admin.ModelAdmin):
     list_display = ["title", "iswc"]
     search_fields = ["title", "iswc"]
     inlines = [WorkWriterInline]
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        # Writers and the ISWC are searchable on the work's recordings.
+        services.recording_search_refresh(
+            recording_ids=recording_ids_of_work(work_id=form.instance.pk)
+        )
 
 
 class RecordingArtistInline(admin.TabularInline):
@@ -91,6 +108,12 @@ class RecordingAdmin(admin.ModelAdmin):
     readonly_fields = ["audio_sha256", "duration_ms", "created_by", "created_at"]
     raw_id_fields = ["work"]
     inlines = [RecordingArtistInline, OfficialStemInline]
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        # Artist and work links edited here change the verdict and the
+        # search text; the admin's transaction is still open.
+        services.recording_listing_refresh(recording_ids=[form.instance.pk])
 
 
 class SplitShareInline(admin.TabularInline):

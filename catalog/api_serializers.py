@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from .identifiers import MAX_ROW_ID
 from .models import ConsentEvent, Recording
 from .terms import TERM_KEYS
 
@@ -108,7 +109,8 @@ class TrackDetailSerializer(serializers.Serializer):
 
 class ConsentEventSerializer(serializers.ModelSerializer):
     actor = serializers.SerializerMethodField()
-    recording_title = serializers.CharField(source="recording.title", default=None)
+    # Null for a catalog-wide event (no recording): documented as nullable.
+    recording_title = serializers.CharField(source="recording.title", default=None, allow_null=True)
 
     class Meta:
         model = ConsentEvent
@@ -156,8 +158,10 @@ class ConsentChangeSerializer(serializers.Serializer):
 
     ACTIONS = ("grant", "revoke", "terms_change")
 
-    party = serializers.IntegerField()
-    recording = serializers.IntegerField(required=False, allow_null=True)
+    party = serializers.IntegerField(min_value=1, max_value=MAX_ROW_ID)
+    recording = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=MAX_ROW_ID
+    )
     action = serializers.ChoiceField(choices=ACTIONS)
     terms = TermsField(required=False, help_text=f"Booleans for: {', '.join(TERM_KEYS)}.")
     reason = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
@@ -169,11 +173,11 @@ class ConsentChangeSerializer(serializers.Serializer):
 
 
 class TrackFilterSerializer(serializers.Serializer):
-    q = serializers.CharField(required=False, allow_blank=True)
-    artist = serializers.CharField(required=False, allow_blank=True)
-    genre = serializers.CharField(required=False, allow_blank=True)
-    key = serializers.CharField(required=False, allow_blank=True)
-    mood = serializers.CharField(required=False, allow_blank=True)
+    q = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    artist = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    genre = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    key = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    mood = serializers.CharField(required=False, allow_blank=True, max_length=200)
     tempo_min = serializers.IntegerField(required=False, min_value=1, max_value=1000)
     tempo_max = serializers.IntegerField(required=False, min_value=1, max_value=1000)
     include_unremixable = serializers.BooleanField(required=False, default=False)
@@ -183,3 +187,22 @@ class TrackFilterSerializer(serializers.Serializer):
         if low is not None and high is not None and low > high:
             raise serializers.ValidationError({"tempo_max": ["Must be at least tempo_min."]})
         return data
+
+
+class TrackPageSerializer(serializers.Serializer):
+    """One page of the track list (bounded limit/offset pagination)."""
+
+    count = serializers.IntegerField()
+    count_capped = serializers.BooleanField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = TrackSerializer(many=True)
+
+
+class ConsentEventPageSerializer(serializers.Serializer):
+    """One page of a party's consent history (limit/offset pagination)."""
+
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = ConsentEventSerializer(many=True)

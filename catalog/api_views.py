@@ -9,34 +9,81 @@ from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.roles import user_reads_everything
+from core.errors import DomainError, PermissionDenied
+
 from . import services
 from .api_serializers import (
     ConsentChangeSerializer,
+    ConsentEventPageSerializer,
     ConsentEventSerializer,
     PartyConsentSerializer,
     TrackDetailSerializer,
     TrackFilterSerializer,
+    TrackPageSerializer,
     TrackSerializer,
 )
-from .errors import DomainError, PermissionDenied
 from .models import Party, Recording, SplitVersion
 from .selectors import (
+    catalog_listing_cached,
     consent_history,
     consent_state_for_party,
     recording_credits,
     recording_list_remixable,
     recording_queryset_with_credits,
     recording_remixability,
-    recording_remixability_map,
+    recording_remixability_listed,
+    recording_search_may_retry,
     user_owns_party,
 )
+
+
+class BoundedPagination(LimitOffsetPagination):
+    """Limit/offset with a ceiling: counting and skipping cost grows with
+    the offset, so the count stops at COUNT_CAP (`count_capped` says so) and
+    offsets past it are refused; filters narrow a search instead."""
+
+    max_limit = 100
+    COUNT_CAP = 1000
+
+    def get_count(self, queryset) -> int:
+        counted = queryset[: self.COUNT_CAP + 1].count()
+        self.capped = counted > self.COUNT_CAP
+        return min(counted, self.COUNT_CAP)
+
+    def get_offset(self, request) -> int:
+        offset = super().get_offset(request)
+        if offset > self.COUNT_CAP:
+            raise DomainError(
+                f"Offsets stop at {self.COUNT_CAP}; narrow the search with filters.",
+                code="offset_too_large",
+                fields={"offset": [f"At most {self.COUNT_CAP}."]},
+            )
+        return offset
+
+    def get_paginated_response(self, data):
+        response = super().get_paginated_response(data)
+        response.data["count_capped"] = self.capped
+        return response
+
+    def get_paginated_response_schema(self, schema):
+        schema = super().get_paginated_response_schema(schema)
+        schema["properties"]["count_capped"] = {"type": "boolean"}
+        return schema
 
 
 class TrackListApi(APIView):
     permission_classes = [permissions.AllowAny]
 
     @extend_schema(
-        parameters=[TrackFilterSerializer], responses=TrackSerializer(many=True), tags=["catalog"]
+        parameters=[
+            TrackFilterSerializer,
+            OpenApiParameter("limit", int, description="Tracks per page (at most 100)."),
+            OpenApiParameter("offset", int, description="Tracks to skip."),
+        ],
+        responses=TrackPageSerializer,
+        operation_id="tracks_list",
+        tags=["catalog"],
     )
     def get(self, request):
         """Remixable tracks (or all, with include_unremixable), searchable and filterable."""
@@ -44,13 +91,24 @@ class TrackListApi(APIView):
         filters.is_valid(raise_exception=True)
         data = dict(filters.validated_data)
         include_all = data.pop("include_unremixable", False)
-        queryset = recording_list_remixable(**data, remixable_only=not include_all)
-        paginator = LimitOffsetPagination()
-        page = paginator.paginate_queryset(queryset, request, view=self)
-        context = {"remixability": recording_remixability_map(page)}
-        return paginator.get_paginated_response(
-            TrackSerializer(page, many=True, context=context).data
-        )
+
+        def page_data() -> dict:
+            queryset = recording_list_remixable(**data, remixable_only=not include_all)
+            paginator = BoundedPagination()
+            page = paginator.paginate_queryset(queryset, request, view=self)
+            if not page and recording_search_may_retry(data.get("q")):
+                # Nothing as typed: one more try that forgives a typo.
+                queryset = recording_list_remixable(
+                    **data, remixable_only=not include_all, typos=True
+                )
+                page = paginator.paginate_queryset(queryset, request, view=self)
+            context = {"remixability": recording_remixability_listed(page)}
+            rows = TrackSerializer(page, many=True, context=context).data
+            return paginator.get_paginated_response(rows).data
+
+        # Keyed by the whole URL: the page's next/previous links contain it.
+        url = request.build_absolute_uri()
+        return Response(catalog_listing_cached(name="api-tracks", params=url, compute=page_data))
 
 
 def _split_data(version: SplitVersion | None) -> dict | None:
@@ -97,7 +155,7 @@ def _readable_party(request, party_id: int) -> Party:
     """Consent state and history: the owner, staff and auditors may read."""
     party = get_object_or_404(Party, pk=party_id, kind=Party.Kind.ARTIST)
     user = request.user
-    if not (user_owns_party(user=user, party=party) or user.is_staff or user.is_auditor):
+    if not (user_owns_party(user=user, party=party) or user_reads_everything(user)):
         raise PermissionDenied("Only the artist, staff or auditors can read this consent.")
     return party
 
@@ -133,7 +191,15 @@ class PartyConsentApi(APIView):
 class PartyConsentHistoryApi(APIView):
     permission_classes = [permissions.IsAuthenticated]
 
-    @extend_schema(responses=ConsentEventSerializer(many=True), tags=["consent"])
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("limit", int, description="Events per page."),
+            OpenApiParameter("offset", int, description="Events to skip."),
+        ],
+        responses=ConsentEventPageSerializer,
+        operation_id="party_consent_history_list",
+        tags=["consent"],
+    )
     def get(self, request, party_id: int):
         """The party's consent events, newest first, with their chain hashes."""
         party = _readable_party(request, party_id)

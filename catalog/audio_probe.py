@@ -144,6 +144,36 @@ def _decode_fully(path: Path, *, timeout: int) -> None:
         raise AudioRejected("The audio is damaged: it does not decode cleanly.")
 
 
+def _single_audio_stream(probed: dict) -> dict:
+    """The file's one audio stream; cover art is allowed, any other stream is not."""
+    streams = probed.get("streams") or []
+    audio = [s for s in streams if s.get("codec_type") == "audio"]
+    pictures = [
+        s
+        for s in streams
+        if s.get("codec_type") == "video" and (s.get("disposition") or {}).get("attached_pic")
+    ]
+    others = [s for s in streams if s not in audio and s not in pictures]
+    if len(audio) != 1 or others:
+        raise AudioRejected("The file must hold exactly one audio stream and no video.")
+    return audio[0]
+
+
+def _check_limits(limits: AudioLimits, *, duration: float, sample_rate: int, channels: int) -> None:
+    # The shape of the audio first: a 200-channel file is refused for its
+    # channels, whatever its length (its few seconds fill the size cap).
+    if not 1 <= channels <= limits.max_channels:
+        raise AudioRejected(f"The file has {channels} channels: upload mono or stereo audio.")
+    if not limits.min_sample_rate <= sample_rate <= limits.max_sample_rate:
+        raise AudioRejected(f"Sample rate {sample_rate} Hz is outside what we accept.")
+    if duration < limits.min_seconds:
+        raise AudioRejected(f"The audio is too short (at least {limits.min_seconds:g} s).")
+    if duration > limits.max_seconds:
+        raise AudioRejected(f"The audio is too long (at most {limits.max_seconds / 60:g} minutes).")
+    if duration * sample_rate * channels * 4 > limits.max_decoded_bytes:
+        raise AudioRejected("The audio would be too large once decoded.")
+
+
 def probe_audio(
     path: Path, *, filename: str, limits: AudioLimits = AudioLimits(), decode: bool = True
 ) -> AudioInfo:
@@ -163,17 +193,7 @@ def probe_audio(
             f"The file is named {suffix} but its content is {actual or 'not audio'}; "
             "upload the original file."
         )
-    streams = probed.get("streams") or []
-    audio = [s for s in streams if s.get("codec_type") == "audio"]
-    pictures = [
-        s
-        for s in streams
-        if s.get("codec_type") == "video" and (s.get("disposition") or {}).get("attached_pic")
-    ]
-    others = [s for s in streams if s not in audio and s not in pictures]
-    if len(audio) != 1 or others:
-        raise AudioRejected("The file must hold exactly one audio stream and no video.")
-    stream = audio[0]
+    stream = _single_audio_stream(probed)
     codec = stream.get("codec_name", "")
     if codec not in expected.codecs:
         raise AudioRejected(
@@ -185,16 +205,7 @@ def probe_audio(
         channels = int(stream.get("channels") or 0)
     except (TypeError, ValueError):
         raise AudioRejected("The file's audio details could not be read.") from None
-    if duration < limits.min_seconds:
-        raise AudioRejected(f"The audio is too short (at least {limits.min_seconds:g} s).")
-    if duration > limits.max_seconds:
-        raise AudioRejected(f"The audio is too long (at most {limits.max_seconds / 60:g} minutes).")
-    if not limits.min_sample_rate <= sample_rate <= limits.max_sample_rate:
-        raise AudioRejected(f"Sample rate {sample_rate} Hz is outside what we accept.")
-    if not 1 <= channels <= limits.max_channels:
-        raise AudioRejected(f"{channels} channels: upload mono or stereo audio.")
-    if duration * sample_rate * channels * 4 > limits.max_decoded_bytes:
-        raise AudioRejected("The audio would be too large once decoded.")
+    _check_limits(limits, duration=duration, sample_rate=sample_rate, channels=channels)
     if decode:
         _decode_fully(path, timeout=max(60, int(duration)))
     return AudioInfo(

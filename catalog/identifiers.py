@@ -98,3 +98,25 @@ def normalize_musical_key(value: str) -> str:
     if mode == "minor" and match.group(3) == "M":
         mode = "major"
     return f"{letter.upper()}{accidental} {mode}"
+
+
+# --- Our own row ids -----------------------------------------------------------
+
+# The largest id a bigint primary key holds; SQLite overflows past it.
+MAX_ROW_ID = 2**63 - 1
+
+
+def row_id_or_none(value: object) -> int | None:
+    """A row id from outside (a form field, a query string), or None when the
+    text cannot be one: not ASCII digits, zero, or past the largest bigint."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        number = value
+    else:
+        text = str(value or "").strip()
+        # isdigit() also accepts "١٢" and "²"; only ASCII digits are ids.
+        if not (text.isascii() and text.isdigit()):
+            return None
+        number = int(text)
+    return number if 1 <= number <= MAX_ROW_ID else None

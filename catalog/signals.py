@@ -17,6 +17,14 @@ takedown_placed(sender, recording_ids: list[int], reason: str, event_id: int)
     Staff took a recording down: cancel jobs and unpublish its remixes.
 
 takedown_lifted(sender, recording_ids: list[int], event_id: int)
+
+rights_changed(sender, recording_ids: list[int], reason: str)
+    A recording was created (upload, seed) or a split version was registered: the
+    recordings may have become remixable (for example under a catalog-wide consent
+    granted earlier). Receivers re-check the rule themselves.
+recording_audio_stored(sender, recording_id: int)
+    A recording's master audio was stored. Catalog never touches audio beyond
+    probing it; remixing makes the lossy previews that players use.
 """
 
 from django.dispatch import Signal
@@ -25,3 +33,5 @@ consent_revoked = Signal()
 consent_changed = Signal()
 takedown_placed = Signal()
 takedown_lifted = Signal()
+rights_changed = Signal()
+recording_audio_stored = Signal()

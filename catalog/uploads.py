@@ -10,7 +10,7 @@ from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 class SizeCapUploadHandler(FileUploadHandler):
     def __init__(self, request=None):
         super().__init__(request)
-        self.limit = getattr(settings, "UPLOAD_MAX_BYTES", 200 * 1024 * 1024)
+        self.limit = settings.UPLOAD_MAX_BYTES
         self.received = 0
 
     def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):

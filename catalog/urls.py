@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import ghost_track_views, views
 
 app_name = "catalog"
 
@@ -32,4 +32,9 @@ urlpatterns = [
         name="recording_takedown",
     ),
     path("staff/claims/", views.staff_claims, name="staff_claims"),
+    path(
+        "staff/ghost-tracks/",
+        ghost_track_views.staff_ghost_tracks,
+        name="staff_ghost_tracks",
+    ),
 ]

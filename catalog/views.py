@@ -12,8 +12,10 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.roles import user_reads_everything
+from core.errors import DomainError
+
 from . import services
-from .errors import DomainError
 from .forms import (
     ClaimSearchForm,
     ReasonForm,
@@ -21,7 +23,9 @@ from .forms import (
     TakedownForm,
     TermsForm,
     UploadForm,
+    upload_consent_choices,
 )
+from .identifiers import row_id_or_none
 from .models import Party, Recording, SplitVersion
 from .selectors import (
     consent_effective,
@@ -35,10 +39,11 @@ from .selectors import (
     recording_list_for_party_owner,
     recording_queryset_with_credits,
     recording_remixability,
+    upload_consent_outlook,
     user_can_edit_splits,
     user_owns_party,
 )
-from .terms import TERM_LABELS
+from .terms import TERM_LABELS, revocation_unpublishes
 from .uploads import SizeCapUploadHandler
 
 
@@ -50,10 +55,13 @@ def _owned_party_or_403(request: HttpRequest, party_id: int) -> Party:
 
 
 def _scope_recording(request: HttpRequest, party: Party) -> Recording | None:
-    recording_id = request.POST.get("recording") or request.GET.get("recording")
-    if not recording_id:
+    given = request.POST.get("recording") or request.GET.get("recording")
+    if not given:
         return None
-    return get_object_or_404(Recording, pk=recording_id, artists__party=party, artists__role="main")
+    # A value that cannot be an id names no recording: 404, as a missing one.
+    return get_object_or_404(
+        Recording, pk=row_id_or_none(given), artists__party=party, artists__role="main"
+    )
 
 
 def _back(request: HttpRequest) -> HttpResponse:
@@ -133,13 +141,12 @@ def consent_revoke(request: HttpRequest, party_id: int) -> HttpResponse:
         if recording
         else [r for r, _, _ in consent_state_for_party(party=party)["recordings"]]
     )
-    unpublish = bool(effective.terms and effective.terms.get("unpublish_on_revoke", True))
     context = {
         "party": party,
         "recording": recording,
         "form": form,
         "affected": affected,
-        "unpublish": unpublish,
+        "unpublish": revocation_unpublishes(effective.terms),
         "granted": effective.granted,
     }
     return render(request, "catalog/consent_revoke_confirm.html", context)
@@ -176,7 +183,7 @@ def consent_terms(request: HttpRequest, party_id: int) -> HttpResponse:
 def consent_history_page(request: HttpRequest, party_id: int) -> HttpResponse:
     party = get_object_or_404(Party, pk=party_id)
     user = request.user
-    if not (user_owns_party(user=user, party=party) or user.is_staff or user.is_auditor):
+    if not (user_owns_party(user=user, party=party) or user_reads_everything(user)):
         raise DjangoPermissionDenied("Only the artist, staff or auditors can read this.")
     events = consent_history(party=party)[:500]
     return render(request, "catalog/consent_history.html", {"party": party, "events": events})
@@ -190,7 +197,7 @@ def party_claim(request: HttpRequest) -> HttpResponse:
     if form.is_valid() and form.cleaned_data["q"]:
         results = list(party_search(q=form.cleaned_data["q"]))
     if request.method == "POST":
-        party = get_object_or_404(Party, pk=request.POST.get("party"))
+        party = get_object_or_404(Party, pk=row_id_or_none(request.POST.get("party")))
         try:
             services.party_claim(party=party, user=request.user)
         except DomainError as error:
@@ -210,7 +217,7 @@ def staff_claims(request: HttpRequest) -> HttpResponse:
     if not request.user.is_staff:
         raise DjangoPermissionDenied("Staff only.")
     if request.method == "POST":
-        party = get_object_or_404(Party, pk=request.POST.get("party"))
+        party = get_object_or_404(Party, pk=row_id_or_none(request.POST.get("party")))
         approve = request.POST.get("decision") == "approve"
         reason = (request.POST.get("reason") or "").strip()[:500]
         if not reason:
@@ -244,20 +251,43 @@ def recording_upload(request: HttpRequest) -> HttpResponse:
     return _recording_upload(request)
 
 
+def _upload_form(request: HttpRequest, main_choices, featured_choices):
+    """The form, with the main artist preselected for an artist uploader, and
+    the consent outlook of the chosen artists; the artist decides when they
+    speak for one of them."""
+    owned = list(party_list_owned(user=request.user, kinds=[Party.Kind.ARTIST]))
+    form = UploadForm(
+        request.POST if request.method == "POST" else None,
+        request.FILES or None,
+        main_choices=main_choices,
+        featured_choices=featured_choices,
+        too_large=getattr(request, "upload_too_large", False),
+        initial={"main_artists": owned[:1]} if len(owned) == 1 else None,
+    )
+    outlook = upload_consent_outlook(user=request.user, artists=form.main_artist_parties() or owned)
+    deciding = [o for o in outlook if o.can_decide]
+    if deciding:
+        form.offer_consent(upload_consent_choices(covered=any(o.granted for o in deciding)))
+    return form, outlook
+
+
+def _upload_saved_message(request: HttpRequest, recording: Recording) -> None:
+    rule = recording_remixability(recording=recording)
+    if rule.remixable:
+        messages.success(request, f"“{recording.title}” is in the catalog. Fans can remix it now.")
+    else:
+        messages.success(
+            request, f"“{recording.title}” is in the catalog. Not remixable yet: {rule.why_not}"
+        )
+
+
 @csrf_protect
 def _recording_upload(request: HttpRequest) -> HttpResponse:
     main_choices, featured_choices = _upload_choices(request.user)
     if not main_choices.exists():
         raise DjangoPermissionDenied("Only a verified artist or label can upload.")
-    form = UploadForm(
-        request.POST or None,
-        request.FILES or None,
-        main_choices=main_choices,
-        featured_choices=featured_choices,
-    )
-    if request.method == "POST" and getattr(request, "upload_too_large", False):
-        form.add_error("audio", "The file is larger than the upload limit.")
-    elif request.method == "POST" and form.is_valid():
+    form, outlook = _upload_form(request, main_choices, featured_choices)
+    if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             result = services.recording_upload(
@@ -274,18 +304,22 @@ def _recording_upload(request: HttpRequest) -> HttpResponse:
                 tempo_bpm=data["tempo_bpm"],
                 key=data["key"],
                 stems=form.stems(),
+                writers=form.writer_credits(),
+                consent=form.consent_choice(),
             )
         except DomainError as error:
             form.add_domain_error(error)
         else:
             if result.created:
-                messages.success(request, f"“{result.recording.title}” is in the catalog.")
+                _upload_saved_message(request, result.recording)
             else:
                 messages.info(
                     request, f"This audio is already in the catalog as “{result.recording.title}”."
                 )
             return redirect("catalog:recording_detail", recording_id=result.recording.pk)
-    return render(request, "catalog/upload.html", {"form": form})
+    # A refused upload is the uploader's input to correct: 400, the form with its errors.
+    status = 400 if request.method == "POST" else 200
+    return render(request, "catalog/upload.html", {"form": form, "outlook": outlook}, status=status)
 
 
 def recording_detail(request: HttpRequest, recording_id: int) -> HttpResponse:
@@ -327,6 +361,18 @@ def recording_takedown(request: HttpRequest, recording_id: int) -> HttpResponse:
     return redirect("catalog:recording_detail", recording_id=recording.pk)
 
 
+def _split_saved_verdict(request: HttpRequest, recording: Recording) -> None:
+    """A split can be the last missing piece: say so, and whose consent lets
+    fans in, so a track never turns remixable without the artist knowing."""
+    rule = recording_remixability(recording=recording)
+    if rule.remixable:
+        messages.warning(
+            request,
+            f"“{recording.title}” is now remixable by fans: every main artist's consent "
+            "covers it. Opt it out from My catalog if that is not what you want.",
+        )
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def recording_splits(request: HttpRequest, recording_id: int) -> HttpResponse:
@@ -352,6 +398,7 @@ def recording_splits(request: HttpRequest, recording_id: int) -> HttpResponse:
             errors = error.fields.get("shares") or [error.message]
         else:
             messages.success(request, f"New {side} split version saved.")
+            _split_saved_verdict(request, recording)
             return redirect("catalog:recording_detail", recording_id=recording.pk)
     context = {"recording": recording, "side": side, "formset": formset, "errors": errors}
     return render(request, "catalog/splits.html", context)

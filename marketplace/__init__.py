@@ -1,5 +1,2 @@
-"""The Clearmix Django project: settings, urls, Celery app, site shell, accounts."""
-
-from .celery import app as celery_app
-
-__all__ = ["celery_app"]
+"""The site shell: browse and discovery, plans, subscriptions, remix purchases
+and fulfilment, the Stripe webhook endpoint, the licensing audit."""

@@ -1,4 +1,4 @@
-"""Admin: users with their roles, billing copies of Stripe state, webhook events.
+"""Admin: billing copies of Stripe state, webhook events (users: accounts.admin).
 
 Billing rows mirror Stripe; editing them by hand would desynchronise us, so
 money and Stripe fields are read-only here (changes go through Stripe).
@@ -7,8 +7,6 @@ money and Stripe fields are read-only here (changes go through Stripe).
 from __future__ import annotations
 
 from django.contrib import admin
-from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
-from django.contrib.auth.forms import UserChangeForm, UserCreationForm
 
 from .models import (
     BillingCustomer,
@@ -16,67 +14,8 @@ from .models import (
     Plan,
     Subscription,
     SubscriptionCheckout,
-    User,
     WebhookEvent,
 )
-
-
-class ClearmixUserCreationForm(UserCreationForm):
-    class Meta:
-        model = User
-        fields = ("email",)
-
-
-class ClearmixUserChangeForm(UserChangeForm):
-    class Meta:
-        model = User
-        fields = "__all__"
-
-
-@admin.register(User)
-class UserAdmin(BaseUserAdmin):
-    form = ClearmixUserChangeForm
-    add_form = ClearmixUserCreationForm
-    ordering = ["email"]
-    list_display = [
-        "email",
-        "display_name",
-        "is_fan",
-        "is_artist",
-        "is_songwriter",
-        "is_auditor",
-        "is_staff",
-        "is_active",
-    ]
-    list_filter = ["is_fan", "is_artist", "is_songwriter", "is_auditor", "is_staff", "is_active"]
-    search_fields = ["email", "display_name"]
-    readonly_fields = ["last_login", "date_joined"]
-    fieldsets = [
-        (None, {"fields": ["email", "password"]}),
-        ("Profile", {"fields": ["display_name"]}),
-        ("Roles", {"fields": ["is_fan", "is_artist", "is_songwriter", "is_auditor"]}),
-        (
-            "Permissions",
-            {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]},
-        ),
-        ("Dates", {"fields": ["last_login", "date_joined"]}),
-    ]
-    add_fieldsets = [
-        (
-            None,
-            {
-                "classes": ["wide"],
-                "fields": [
-                    "email",
-                    "password1",
-                    "password2",
-                    "is_fan",
-                    "is_artist",
-                    "is_songwriter",
-                ],
-            },
-        )
-    ]
 
 
 @admin.register(Plan)

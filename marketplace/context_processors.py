@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 
+from marketplace.audit.checks import check_alerts
+
 
 def _link(label: str, name: str) -> dict | None:
     try:
@@ -16,9 +18,10 @@ def _link(label: str, name: str) -> dict | None:
 def site_shell(request: HttpRequest) -> dict:
     user = getattr(request, "user", None)
     audit_alerts: list = []
-    links = [_link("Browse", "marketplace:catalog")]
+    links = [_link("Browse", "marketplace:catalog"), _link("Remixes", "marketplace:remixes")]
     if user is not None and user.is_authenticated:
         if user.is_fan:
+            links += [_link("Following", "marketplace:feed")]
             links += [_link("My remixes", "marketplace:my_remixes")]
             links += [_link("Billing", "marketplace:billing")]
         if user.is_artist:
@@ -27,7 +30,6 @@ def site_shell(request: HttpRequest) -> dict:
             links += [_link("Payouts", "royalties:payouts")]
         if user.is_auditor:
             links += [_link("Audit", "marketplace:audit_dashboard")]
-            from marketplace.audit.checks import check_alerts
 
             audit_alerts = check_alerts()  # one query
     else:

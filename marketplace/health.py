@@ -1,4 +1,4 @@
-"""Health checks for /healthz: database, broker, storage."""
+"""Health checks for /healthz: database, broker, storage, separation backends."""
 
 from __future__ import annotations
 
@@ -6,10 +6,13 @@ import time
 import uuid
 from collections.abc import Callable
 
+from celery import current_app as celery_app
 from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import connection
+
+from remixing.audio import separation_availability
 
 
 def _timed(check: Callable[[], dict | None]) -> dict:
@@ -31,9 +34,7 @@ def _database() -> dict:
 
 
 def _broker() -> dict:
-    from marketplace.celery import app
-
-    with app.connection_for_write() as conn:
+    with celery_app.connection_for_write() as conn:
         conn.ensure_connection(max_retries=1, timeout=2)
         transport = conn.transport_cls
     return {
@@ -53,7 +54,20 @@ def _storage() -> dict:
     return {"backend": type(default_storage).__name__}
 
 
+def _separation() -> dict:
+    """Which separation backends and models this install can use (no model is loaded)."""
+    report = separation_availability()
+    if report["selected"]["backend"] is None:
+        raise RuntimeError(report["selected"]["reason"])
+    return report
+
+
 def health_report() -> tuple[bool, dict]:
-    checks = {"database": _timed(_database), "broker": _timed(_broker), "storage": _timed(_storage)}
+    checks = {
+        "database": _timed(_database),
+        "broker": _timed(_broker),
+        "storage": _timed(_storage),
+        "separation": _timed(_separation),
+    }
     healthy = all(check["ok"] for check in checks.values())
     return healthy, {"status": "ok" if healthy else "degraded", "checks": checks}

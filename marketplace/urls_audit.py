@@ -17,6 +17,11 @@ urlpatterns = [
     path("audit/checks/run/", audit.check_run, name="audit_check_run"),
     path("audit/orders/<int:order_id>/refund/", audit.order_refund, name="audit_order_refund"),
     path(
+        "audit/stem-sets/<int:stem_set_id>/retry/",
+        audit.stemset_retry,
+        name="audit_stemset_retry",
+    ),
+    path(
         "audit/transfers/<int:transfer_id>/retry/",
         audit.transfer_retry,
         name="audit_transfer_retry",

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from core.errors import DomainError
+
 StudioGate = Callable[..., list]
 _gates: list[StudioGate] = []
 
@@ -35,3 +37,15 @@ def studio_blockers(*, user) -> list[dict]:
     for gate in _gates:
         blockers.extend(dict(item) for item in gate(user=user))
     return blockers
+
+
+def studio_access_require(*, user) -> None:
+    """Only entitled fans make remixes, through pages or the API alike: a 403
+    naming what blocks them."""
+    blockers = studio_blockers(user=user)
+    if blockers:
+        raise DomainError(
+            " ".join(item["message"] for item in blockers),
+            code=blockers[0]["code"],
+            status_code=403,
+        )

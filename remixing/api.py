@@ -1,25 +1,31 @@
 """Remixing API views: parse input, call one service or selector, answer.
 
-Errors are DomainError, mapped by marketplace.api.exception_handler to
+Errors are DomainError, mapped by marketplace.api_errors.exception_handler to
 {"error": {"code", "message", "fields"}}; a bad recipe names each field as
 "recipe.<path>".
 """
 
 from __future__ import annotations
 
-from django.shortcuts import get_object_or_404
+from django.conf import settings
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
-from rest_framework import permissions, serializers, status
+from rest_framework import permissions, serializers, status, throttling
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from catalog.errors import DomainError, NotFound
+from catalog.api_fields import BoundedJSONField
+from catalog.identifiers import MAX_ROW_ID
 from catalog.models import Recording
+from core.errors import DomainError, NotFound
 from remixing import selectors, services
-from remixing.access import studio_blockers
+from remixing.access import studio_access_require
 from remixing.engine import presets as engine_presets
 from remixing.models import Remix, StemSet
+from remixing.services.previews import stemset_light_streams_request
+from remixing.storage import media_url
 
 
 def _stem_set_data(stem_set: StemSet | None, request=None) -> dict | None:
@@ -30,18 +36,24 @@ def _stem_set_data(stem_set: StemSet | None, request=None) -> dict | None:
         "status": stem_set.status,
         "progress": stem_set.progress,
         "stage": stem_set.stage,
+        # What the fan reads; the technical detail (error_detail) is staff-only.
         "error": stem_set.error,
         # Said plainly, so nobody mistakes an untrained test model for real stems.
+        "backend": stem_set.backend,
         "model": stem_set.model_name,
+        "source": stem_set.source_label,
         "official": stem_set.is_official,
         "device": stem_set.device,
+        "runtime": stem_set.runtime,
     }
 
 
 def _file_url(fieldfile, request) -> str | None:
+    # Through the media view, which checks rights on every fetch; never the
+    # storage's own URL (on S3, a signed link to the object itself).
     if not fieldfile:
         return None
-    url = fieldfile.url
+    url = media_url(fieldfile)
     return request.build_absolute_uri(url) if request is not None else url
 
 
@@ -76,32 +88,38 @@ def _remix_data(remix: Remix, request) -> dict:
     }
 
 
-def _require_studio_access(user) -> None:
-    """Only entitled fans make remixes, through pages or the API alike."""
-    blockers = studio_blockers(user=user)
-    if blockers:
-        raise DomainError(
-            " ".join(item["message"] for item in blockers),
-            code=blockers[0]["code"],
-            status_code=403,
-        )
-
-
 class RemixCreateSerializer(serializers.Serializer):
-    recording_id = serializers.IntegerField()
-    recipe = serializers.JSONField(required=False)
+    recording_id = serializers.IntegerField(min_value=1, max_value=MAX_ROW_ID)
+    recipe = BoundedJSONField(required=False)
     preset = serializers.CharField(required=False, allow_blank=True, max_length=60)
     title = serializers.CharField(required=False, allow_blank=True, max_length=200)
 
 
 class RecipeUpdateSerializer(serializers.Serializer):
-    recipe = serializers.JSONField()
-    recipe_version = serializers.IntegerField(required=False, min_value=1)
+    recipe = BoundedJSONField()
+    recipe_version = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ROW_ID)
+
+
+class DescribeSerializer(serializers.Serializer):
+    text = serializers.CharField(max_length=500, allow_blank=False, trim_whitespace=True)
+    recipe = BoundedJSONField(required=False)
 
 
 class PublishSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=200, allow_blank=True)
-    description = serializers.CharField(required=False, allow_blank=True, default="")
+    description = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=5000
+    )
+
+
+class NoticeMarkReadSerializer(serializers.Serializer):
+    """No ids: mark every unread notice read."""
+
+    ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ROW_ID),
+        required=False,
+        max_length=500,
+    )
 
 
 class RemixListCreateApi(APIView):
@@ -118,7 +136,7 @@ class RemixListCreateApi(APIView):
         request=RemixCreateSerializer,
     )
     def post(self, request):
-        _require_studio_access(request.user)
+        studio_access_require(user=request.user)
         data = RemixCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         recording = Recording.objects.filter(pk=data.validated_data["recording_id"]).first()
@@ -158,7 +176,7 @@ class RemixRecipeApi(APIView):
     )
     def put(self, request, remix_id: int):
         remix = selectors.remix_get_for_owner(remix_id=remix_id, user=request.user)
-        _require_studio_access(request.user)
+        studio_access_require(user=request.user)
         data = RecipeUpdateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         remix = services.remix_update_recipe(
@@ -176,6 +194,30 @@ class RemixRecipeApi(APIView):
     )
     def patch(self, request, remix_id: int):
         return self.put(request, remix_id)
+
+
+class RemixDescribeApi(APIView):
+    """A sentence turned into recipe changes for this draft (nothing is saved)."""
+
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(
+        operation_id="remix_describe_post",
+        responses=OpenApiTypes.OBJECT,
+        request=DescribeSerializer,
+    )
+    def post(self, request, remix_id: int):
+        remix = selectors.remix_get_for_owner(remix_id=remix_id, user=request.user)
+        studio_access_require(user=request.user)
+        data = DescribeSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return Response(
+            selectors.remix_describe(
+                remix=remix,
+                text=data.validated_data["text"],
+                recipe=data.validated_data.get("recipe"),
+            )
+        )
 
 
 class RemixStatusApi(APIView):
@@ -200,7 +242,8 @@ class RemixStatusApi(APIView):
 
 
 class RemixStemsApi(APIView):
-    """The stems for the browser studio: seekable compressed previews."""
+    """The stems for the browser studio: light streams (Ogg Opus, MP3 for
+    browsers without Opus) and waveform peaks; never the lossless files."""
 
     permission_classes = [permissions.IsAuthenticated]
 
@@ -208,23 +251,34 @@ class RemixStemsApi(APIView):
     def get(self, request, remix_id: int):
         remix = selectors.remix_get_for_owner(remix_id=remix_id, user=request.user)
         stem_set = remix.stem_set
-        stems = []
         if stem_set is not None and stem_set.is_ready:
-            stems = [
-                {
-                    "name": stem.name,
-                    "url": _file_url(stem.preview, request),
-                    "duration_s": stem.duration_s,
-                }
-                for stem in selectors.stem_list(stem_set=stem_set)
-            ]
-        return Response({"stem_set": _stem_set_data(stem_set), "stems": stems})
+            # Stems made before light streams play their Vorbis preview (the
+            # studio draws peaks from it) while a worker makes the rest.
+            stemset_light_streams_request(
+                stem_set=stem_set, stems=list(selectors.stem_list(stem_set=stem_set))
+            )
+        stems = selectors.studio_stems(stem_set=stem_set, url=lambda f: _file_url(f, request))
+        # The original for A/B: its full-length lossy preview, never the master.
+        original = selectors.recording_preview_ready(recording_id=remix.recording_id)
+        return Response(
+            {
+                "stem_set": _stem_set_data(stem_set),
+                "stems": stems,
+                "original": _file_url(original.full, request) if original else None,
+                # Beats, bars and sections for re-arranging (null until analysed).
+                "structure": selectors.stemset_structure(stem_set=stem_set),
+            }
+        )
 
     @extend_schema(operation_id="remix_stems_post", responses=OpenApiTypes.OBJECT, request=None)
     def post(self, request, remix_id: int):
         remix = selectors.remix_get_for_owner(remix_id=remix_id, user=request.user)
         stem_set = services.remix_request_stems(remix=remix)
-        return Response({"stem_set": _stem_set_data(stem_set)}, status=status.HTTP_202_ACCEPTED)
+        # 202 only while a job is queued or running; a ready set, or one
+        # that failed for good (its message says what happens next), is 200.
+        working = stem_set.status in (StemSet.Status.PENDING, StemSet.Status.RUNNING)
+        code = status.HTTP_202_ACCEPTED if working else status.HTTP_200_OK
+        return Response({"stem_set": _stem_set_data(stem_set)}, status=code)
 
 
 class StemSetApi(APIView):
@@ -232,7 +286,7 @@ class StemSetApi(APIView):
 
     @extend_schema(operation_id="stem_set_get", responses=OpenApiTypes.OBJECT)
     def get(self, request, stem_set_id: int):
-        stem_set = get_object_or_404(StemSet, pk=stem_set_id)
+        stem_set = selectors.stemset_get_for_user(stem_set_id=stem_set_id, user=request.user)
         return Response(_stem_set_data(stem_set))
 
 
@@ -260,14 +314,50 @@ class RemixUnpublishApi(APIView):
         return Response(_remix_data(remix, request))
 
 
+class ListenerSessionAuthentication(SessionAuthentication):
+    """Who is listening, from the session, with no CSRF check: a play posted
+    from another site can at most count once for that listener in a window."""
+
+    def enforce_csrf(self, request):
+        return None
+
+
+class ListenerSessionScheme(OpenApiAuthenticationExtension):
+    """Tells the schema the play counter reads the ordinary session cookie."""
+
+    target_class = ListenerSessionAuthentication
+    name = "listenerCookieAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "apiKey", "in": "cookie", "name": settings.SESSION_COOKIE_NAME}
+
+
+def _client_address(request) -> str:
+    # REMOTE_ADDR, not X-Forwarded-For: a header the client writes would let
+    # one client count as many listeners and dodge the rate limit.
+    return request.META.get("REMOTE_ADDR") or "unknown"
+
+
+class PlayRateThrottle(throttling.SimpleRateThrottle):
+    scope = "remix_play"
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": _client_address(request)}
+
+
 class RemixPlayApi(APIView):
     permission_classes = [permissions.AllowAny]
-    authentication_classes: list = []  # a public counter; no session, no CSRF
+    authentication_classes = [ListenerSessionAuthentication]
+    throttle_classes = [PlayRateThrottle]
 
     @extend_schema(operation_id="remix_play_post", responses=OpenApiTypes.OBJECT, request=None)
     def post(self, request, share_slug: str):
+        """Count a play: once per listener (account, or address for visitors) per window."""
         remix = selectors.remix_get_published(share_slug=share_slug)
-        return Response({"play_count": services.remix_play_count_increment(remix=remix)})
+        user = request.user
+        identity = f"user:{user.pk}" if user.is_authenticated else f"ip:{_client_address(request)}"
+        listener = services.remix_play_listener(identity=identity)
+        return Response({"play_count": services.remix_play_record(remix=remix, listener=listener)})
 
 
 class PresetListApi(APIView):
@@ -324,8 +414,14 @@ class NoticeListApi(APIView):
             }
         )
 
-    @extend_schema(operation_id="notice_list_post", responses=OpenApiTypes.OBJECT, request=None)
+    @extend_schema(
+        operation_id="notice_list_post",
+        responses=OpenApiTypes.OBJECT,
+        request=NoticeMarkReadSerializer,
+    )
     def post(self, request):
-        ids = request.data.get("ids") if isinstance(request.data, dict) else None
+        data = NoticeMarkReadSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        ids = data.validated_data.get("ids")
         count = services.remix_notice_mark_read(fan=request.user, notice_ids=ids)
         return Response({"marked_read": count})

@@ -2,12 +2,21 @@
 
 from django.urls import path
 
-from . import api
+from . import api, api_covers
 
 urlpatterns = [
     path("remixes/", api.RemixListCreateApi.as_view(), name="remix-list"),
     path("remixes/<int:remix_id>/", api.RemixDetailApi.as_view(), name="remix-detail"),
     path("remixes/<int:remix_id>/recipe/", api.RemixRecipeApi.as_view(), name="remix-recipe"),
+    path("remixes/<int:remix_id>/describe/", api.RemixDescribeApi.as_view(), name="remix-describe"),
+    path(
+        "remixes/<int:remix_id>/takes/", api_covers.CoverTakeListApi.as_view(), name="remix-takes"
+    ),
+    path(
+        "remixes/<int:remix_id>/takes/<str:ref>/",
+        api_covers.CoverTakeDetailApi.as_view(),
+        name="remix-take",
+    ),
     path("remixes/<int:remix_id>/status/", api.RemixStatusApi.as_view(), name="remix-status"),
     path("remixes/<int:remix_id>/stems/", api.RemixStemsApi.as_view(), name="remix-stems"),
     path("remixes/<int:remix_id>/publish/", api.RemixPublishApi.as_view(), name="remix-publish"),

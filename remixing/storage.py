@@ -17,6 +17,7 @@ from pathlib import Path
 
 from django.core.files import File
 from django.core.files.storage import FileSystemStorage, default_storage
+from django.urls import reverse
 
 
 def _is_local(storage) -> bool:
@@ -75,3 +76,10 @@ def delete_quietly(name: str, *, storage=None) -> None:
 def work_dir(prefix: str) -> tempfile.TemporaryDirectory:
     """Scratch space for one job; gone when the job ends, whatever happens."""
     return tempfile.TemporaryDirectory(prefix=f"clearmix-{prefix}-")
+
+
+def media_url(fieldfile) -> str:
+    """The address of a stored file: always the media view (marketplace.media),
+    which checks the owning row's rights before serving or signing anything.
+    Never `fieldfile.url`: on S3 that is a signed link to the object itself."""
+    return reverse("media", kwargs={"path": fieldfile.name})

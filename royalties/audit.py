@@ -8,11 +8,23 @@ means the ledger and the operational records agree to the cent.
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 
 from django.db import connection
 from django.db.models import F, Sum
 
-from .models import Entry, Refund, Reversal, Settlement, SettlementLine, Transfer
+from . import stripe_client as stripe_api
+from .models import (
+    Account,
+    AccountBalance,
+    Entry,
+    Refund,
+    Reversal,
+    Settlement,
+    SettlementLine,
+    Transfer,
+)
+from .stripe_client import stripe_value
 
 
 def _sum_by(qs, *keys) -> dict:
@@ -24,8 +36,21 @@ def _sum_by(qs, *keys) -> dict:
 
 def ledger_verify() -> list[str]:
     problems: list[str] = []
+    for check in (
+        _transactions_balanced,
+        _settlements_whole,
+        _lines_match_entries,
+        _parties_match_lines,
+        _balances_match_entries,
+        _platform_cash_matches_sales,
+    ):
+        problems += check()
+    return problems
 
-    # 1. Every transaction balanced per currency, with at least two entries.
+
+def _transactions_balanced() -> list[str]:
+    """Every transaction balanced per currency, with at least two entries."""
+    problems: list[str] = []
     with connection.cursor() as c:
         c.execute(
             "SELECT transaction_id, currency, SUM(amount_cents) FROM royalties_entry "
@@ -40,8 +65,12 @@ def ledger_verify() -> list[str]:
         )
         for (txn_id,) in c.fetchall():
             problems.append(f"transaction #{txn_id} has fewer than two entries")
+    return problems
 
-    # 2. Each settlement's lines sum to its gross, and its transaction carries it.
+
+def _settlements_whole() -> list[str]:
+    """Each settlement's lines sum to its gross, and its transaction carries it."""
+    problems: list[str] = []
     bad = (
         Settlement.objects.annotate(lines_total=Sum("lines__amount_cents"))
         .exclude(lines_total=F("gross_cents"))
@@ -53,92 +82,85 @@ def ledger_verify() -> list[str]:
         "order_ref", flat=True
     )[:5]:
         problems.append(f"settlement {ref} has no ledger transaction")
+    return problems
 
-    # 3. Every line: its ledger entries equal its counters (paid, owed, receivable).
-    by_line = _sum_by(Entry.objects.filter(line__isnull=False), "line_id", "account__kind")
-    tr_ok = _sum_by(Transfer.objects.filter(status=Transfer.Status.SUCCEEDED), "line_id")
-    rev_ok = _sum_by(Reversal.objects.filter(status=Reversal.Status.SUCCEEDED), "transfer__line_id")
-    rev_open = _sum_by(
-        Reversal.objects.filter(status__in=[Reversal.Status.PENDING, Reversal.Status.FAILED]),
-        "transfer__line_id",
-    )
-    rev_recv = _sum_by(
-        Reversal.objects.filter(status=Reversal.Status.RECEIVABLE), "transfer__line_id"
-    )
-    for line in (
-        SettlementLine.objects.select_related("settlement").order_by("pk").iterator(chunk_size=2000)
-    ):
+
+@dataclass(frozen=True)
+class _LineSums:
+    """Per line: its entries by account kind, and its transfers and reversals."""
+
+    entries: dict
+    transfers_ok: dict
+    reversals_ok: dict
+    reversals_open: dict
+    reversals_receivable: dict
+
+    @classmethod
+    def load(cls) -> _LineSums:
+        by_status = {
+            status: _sum_by(Reversal.objects.filter(status__in=statuses), "transfer__line_id")
+            for status, statuses in (
+                ("ok", [Reversal.Status.SUCCEEDED]),
+                ("open", [Reversal.Status.PENDING, Reversal.Status.FAILED]),
+                ("receivable", [Reversal.Status.RECEIVABLE]),
+            )
+        }
+        return cls(
+            entries=_sum_by(Entry.objects.filter(line__isnull=False), "line_id", "account__kind"),
+            transfers_ok=_sum_by(
+                Transfer.objects.filter(status=Transfer.Status.SUCCEEDED), "line_id"
+            ),
+            reversals_ok=by_status["ok"],
+            reversals_open=by_status["open"],
+            reversals_receivable=by_status["receivable"],
+        )
+
+
+def _line_checks(line: SettlementLine, sums: _LineSums) -> list[tuple[str, int, int]]:
+    """(what, found, expected) for a party line's counters against the ledger."""
+    pk = line.pk
+    owed = line.owed_cents
+    paid = line.transferred_cents - line.reversed_cents
+    receivable = line.receivable_cents - line.offset_cents
+    in_flight = sums.reversals_open.get(pk, 0)
+    return [
+        ("owed is negative beyond the reversals in flight", owed, max(owed, -in_flight)),
+        ("payable entries", sums.entries.get((pk, "payable"), 0), -owed),
+        ("paid_out entries", sums.entries.get((pk, "paid_out"), 0), -paid),
+        ("receivable entries", sums.entries.get((pk, "receivable"), 0), receivable),
+        ("succeeded transfers", sums.transfers_ok.get(pk, 0), line.transferred_cents),
+        ("succeeded reversals", sums.reversals_ok.get(pk, 0), line.reversed_cents),
+        ("receivable reversals", sums.reversals_receivable.get(pk, 0), line.receivable_cents),
+        (
+            "paid + owed + refunded",
+            paid + owed + line.refunded_cents - receivable,
+            line.amount_cents,
+        ),
+    ]
+
+
+def _lines_match_entries() -> list[str]:
+    """Every line: its ledger entries equal its counters (paid, owed, receivable)."""
+    problems: list[str] = []
+    sums = _LineSums.load()
+    lines = SettlementLine.objects.select_related("settlement").order_by("pk")
+    for line in lines.iterator(chunk_size=2000):
         ref = f"line {line.pk} ({line.kind} of {line.settlement.order_ref}"
         ref += f", party {line.party_id})" if line.party_id else ")"
         if line.kind == SettlementLine.Kind.PLATFORM_FEE:
-            got = by_line.get((line.pk, "platform_revenue"), 0)
+            got = sums.entries.get((line.pk, "platform_revenue"), 0)
             if got != -line.net_cents:
                 problems.append(f"{ref}: revenue entries {got}, expected {-line.net_cents}")
             continue
-        owed = line.owed_cents
-        checks = [
-            (
-                "owed is negative beyond the reversals in flight",
-                owed + rev_open.get(line.pk, 0) < 0,
-                owed,
-                f">= {-rev_open.get(line.pk, 0)}",
-            ),
-            (
-                "payable entries",
-                by_line.get((line.pk, "payable"), 0) != -owed,
-                by_line.get((line.pk, "payable"), 0),
-                -owed,
-            ),
-            (
-                "paid_out entries",
-                by_line.get((line.pk, "paid_out"), 0)
-                != -(line.transferred_cents - line.reversed_cents),
-                by_line.get((line.pk, "paid_out"), 0),
-                -(line.transferred_cents - line.reversed_cents),
-            ),
-            (
-                "receivable entries",
-                by_line.get((line.pk, "receivable"), 0)
-                != line.receivable_cents - line.offset_cents,
-                by_line.get((line.pk, "receivable"), 0),
-                line.receivable_cents - line.offset_cents,
-            ),
-            (
-                "succeeded transfers",
-                tr_ok.get(line.pk, 0) != line.transferred_cents,
-                tr_ok.get(line.pk, 0),
-                line.transferred_cents,
-            ),
-            (
-                "succeeded reversals",
-                rev_ok.get(line.pk, 0) != line.reversed_cents,
-                rev_ok.get(line.pk, 0),
-                line.reversed_cents,
-            ),
-            (
-                "receivable reversals",
-                rev_recv.get(line.pk, 0) != line.receivable_cents,
-                rev_recv.get(line.pk, 0),
-                line.receivable_cents,
-            ),
-            (
-                "paid + owed + refunded",
-                line.transferred_cents
-                - line.reversed_cents
-                + owed
-                + line.refunded_cents
-                + line.offset_cents
-                - line.receivable_cents
-                != line.amount_cents,
-                line.transferred_cents - line.reversed_cents + owed + line.refunded_cents,
-                line.amount_cents,
-            ),
-        ]
-        for name, failed, got, want in checks:
-            if failed:
+        for name, got, want in _line_checks(line, sums):
+            if got != want:
                 problems.append(f"{ref}: {name} {got}, expected {want}")
+    return problems
 
-    # 4. Per party and currency: account balances equal the sum of their lines.
+
+def _parties_match_lines() -> list[str]:
+    """Per party and currency: account balances equal the sum of their lines."""
+    problems: list[str] = []
     acct = _sum_by(
         Entry.objects.filter(account__party__isnull=False),
         "account__party_id",
@@ -162,8 +184,26 @@ def ledger_verify() -> list[str]:
                 )
             if kind == "receivable" and got < 0:
                 problems.append(f"party {party_id} receivable is negative: {got} {cur}")
+    return problems
 
-    # 5. Platform cash = gross settled - refunds/disputes still standing.
+
+def _balances_match_entries() -> list[str]:
+    """Every account's balance row equals the sum of its entries."""
+    kept = dict(AccountBalance.objects.values_list("account_id", "balance_cents"))
+    summed = _sum_by(Entry.objects.all(), "account_id")
+    wrong = sorted(a for a in set(kept) | set(summed) if kept.get(a, 0) != summed.get(a, 0))
+    if not wrong:
+        return []
+    accounts = Account.objects.in_bulk(wrong)
+    return [
+        f"{accounts[a]}: balance row says {kept.get(a, 0)}, its entries sum to {summed.get(a, 0)}"
+        for a in wrong
+    ]
+
+
+def _platform_cash_matches_sales() -> list[str]:
+    """Platform cash = gross settled - refunds/disputes still standing."""
+    problems: list[str] = []
     gross = {
         row["currency"]: int(row["s"])
         for row in Settlement.objects.values("currency").annotate(s=Sum("gross_cents"))
@@ -181,13 +221,32 @@ def ledger_verify() -> list[str]:
     return problems
 
 
+def _reversal_problems(client, st, tid: str, mine_revs: dict[str, int]) -> list[str]:
+    """A Stripe transfer's reversals against ours, to the cent, both ways."""
+    problems: list[str] = []
+    theirs: dict[str, int] = {}
+    reversals = stripe_value(st, "reversals")
+    data = stripe_value(reversals, "data") if reversals is not None else None
+    has_more = bool(stripe_value(reversals, "has_more")) if reversals is not None else True
+    if data is None or has_more:
+        data = client.v1.transfers.reversals.list(tid, params={"limit": 100}).auto_paging_iter()
+    for rv in data:
+        theirs[stripe_value(rv, "id")] = stripe_value(rv, "amount")
+    for rid, amt in theirs.items():
+        if rid not in mine_revs:
+            problems.append(f"Stripe reversal {rid} of {tid} ({amt}) is not in the ledger")
+        elif mine_revs[rid] != amt:
+            problems.append(f"reversal {rid}: Stripe {amt}, ledger {mine_revs[rid]}")
+    for rid, amt in mine_revs.items():
+        if rid not in theirs:
+            problems.append(f"ledger reversal {rid} of {tid} ({amt}) is missing at Stripe")
+    return problems
+
+
 def stripe_reconcile(client=None) -> list[str]:
     """Every transfer and reversal in the ledger matches Stripe's to the cent,
     and every Clearmix transfer at Stripe is in the ledger. Lists via the SDK."""
-    from .services import _get
-    from .stripe_client import stripe_client
-
-    client = client or stripe_client()
+    client = client or stripe_api.stripe_client()
     problems: list[str] = []
     ours = {
         t.stripe_transfer_id: t for t in Transfer.objects.filter(status=Transfer.Status.SUCCEEDED)
@@ -197,48 +256,34 @@ def stripe_reconcile(client=None) -> list[str]:
         our_revs[r.transfer.stripe_transfer_id][r.stripe_reversal_id] = r.amount_cents
     seen: set[str] = set()
     for st in client.v1.transfers.list(params={"limit": 100}).auto_paging_iter():
-        tid = _get(st, "id")
-        meta = _get(st, "metadata") or {}
-        mine = tid in ours or _get(meta, "clearmix_transfer_id")
+        tid = stripe_value(st, "id")
+        meta = stripe_value(st, "metadata") or {}
+        mine = tid in ours or stripe_value(meta, "clearmix_transfer_id")
         if not mine:
             continue  # not a royalties transfer
         seen.add(tid)
         t = ours.get(tid)
         if t is None:
+            amount = f"{stripe_value(st, 'amount')} {stripe_value(st, 'currency')}"
             problems.append(
-                f"Stripe transfer {tid} ({_get(st, 'amount')} {_get(st, 'currency')}) "
-                f"is not in the ledger (clearmix transfer {_get(meta, 'clearmix_transfer_id')})"
+                f"Stripe transfer {tid} ({amount}) is not in the ledger "
+                f"(clearmix transfer {stripe_value(meta, 'clearmix_transfer_id')})"
             )
             continue
         for name, got, want in (
-            ("amount", _get(st, "amount"), t.amount_cents),
-            ("currency", _get(st, "currency"), t.currency),
-            ("destination", _get(st, "destination"), t.destination),
+            ("amount", stripe_value(st, "amount"), t.amount_cents),
+            ("currency", stripe_value(st, "currency"), t.currency),
+            ("destination", stripe_value(st, "destination"), t.destination),
         ):
             if got != want:
                 problems.append(f"transfer {tid}: Stripe {name} {got}, ledger {want}")
-        theirs: dict[str, int] = {}
-        reversals = _get(st, "reversals")
-        data = _get(reversals, "data") if reversals is not None else None
-        has_more = bool(_get(reversals, "has_more")) if reversals is not None else True
-        if data is None or has_more:
-            data = client.v1.transfers.reversals.list(tid, params={"limit": 100}).auto_paging_iter()
-        for rv in data:
-            theirs[_get(rv, "id")] = _get(rv, "amount")
         mine_revs = our_revs.get(tid, {})
-        for rid, amt in theirs.items():
-            if rid not in mine_revs:
-                problems.append(f"Stripe reversal {rid} of {tid} ({amt}) is not in the ledger")
-            elif mine_revs[rid] != amt:
-                problems.append(f"reversal {rid}: Stripe {amt}, ledger {mine_revs[rid]}")
-        for rid, amt in mine_revs.items():
-            if rid not in theirs:
-                problems.append(f"ledger reversal {rid} of {tid} ({amt}) is missing at Stripe")
-        if _get(st, "amount_reversed") is not None and _get(st, "amount_reversed") != sum(
-            mine_revs.values()
-        ):
+        problems += _reversal_problems(client, st, tid, mine_revs)
+        if stripe_value(st, "amount_reversed") is not None and stripe_value(
+            st, "amount_reversed"
+        ) != sum(mine_revs.values()):
             problems.append(
-                f"transfer {tid}: Stripe amount_reversed {_get(st, 'amount_reversed')}, "
+                f"transfer {tid}: Stripe amount_reversed {stripe_value(st, 'amount_reversed')}, "
                 f"ledger {sum(mine_revs.values())}"
             )
     for tid, t in ours.items():

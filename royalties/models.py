@@ -6,7 +6,10 @@ The ledger (Account, LedgerTransaction, Entry) is double-entry and append-only:
 each transaction's entries sum to zero per currency, and rows are never updated
 or deleted — the database enforces both on PostgreSQL (migration 0002). An
 entry's amount is signed: debit positive, credit negative. Balances are sums of
-entries; there is no balance row for writers to lock.
+entries, and each account's balance is also kept in an `AccountBalance` row
+that every posting updates in the same database transaction, so dashboards
+and payouts read one row instead of summing history; `verify_ledger` checks
+that every balance row equals the sum of its account's entries.
 
 Accounts (one per kind, party and currency):
 
@@ -29,7 +32,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, F, Q, Value, When
 
 
 class Account(models.Model):
@@ -82,6 +85,19 @@ class Account(models.Model):
     def __str__(self) -> str:
         who = f" · party {self.party_id}" if self.party_id else ""
         return f"{self.get_kind_display()}{who} ({self.currency})"
+
+
+class AccountBalance(models.Model):
+    """An account's balance: the sum of its entries, updated by every posting
+    in the posting's own database transaction (never written elsewhere)."""
+
+    account = models.OneToOneField(
+        Account, primary_key=True, on_delete=models.PROTECT, related_name="balance"
+    )
+    balance_cents = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.balance_cents:+d} on account {self.account_id}"
 
 
 class LedgerTransaction(models.Model):
@@ -203,6 +219,18 @@ class Settlement(models.Model):
         return f"Settlement {self.order_ref} ({self.gross_cents} {self.currency})"
 
 
+# What a line owes its party, as (counter, sign): the one definition behind
+# `SettlementLine.owed_cents` and `SettlementLine.owed_expression()`.
+OWED_TERMS: tuple[tuple[str, int], ...] = (
+    ("amount_cents", 1),
+    ("refunded_cents", -1),
+    ("offset_cents", -1),
+    ("transferred_cents", -1),
+    ("reversed_cents", 1),
+    ("receivable_cents", 1),
+)
+
+
 class SettlementLine(models.Model):
     """One line of a settlement's split. The counters are operational; the
     ledger is the truth and `verify_ledger` checks they agree.
@@ -248,7 +276,7 @@ class SettlementLine(models.Model):
             ),
             models.CheckConstraint(
                 name="royalties_line_refund_range",
-                condition=Q(refunded_cents__gte=0, refunded_cents__lte=models.F("amount_cents")),
+                condition=Q(refunded_cents__gte=0, refunded_cents__lte=F("amount_cents")),
             ),
         ]
         indexes = [models.Index(fields=["party", "kind"], name="royalties_line_party")]
@@ -258,15 +286,23 @@ class SettlementLine(models.Model):
 
     @property
     def owed_cents(self) -> int:
+        """What the line's party is still owed (0 for the platform fee)."""
         if self.kind == self.Kind.PLATFORM_FEE:
             return 0
-        return (
-            self.amount_cents
-            - self.refunded_cents
-            - self.offset_cents
-            - self.transferred_cents
-            + self.reversed_cents
-            + self.receivable_cents
+        return sum(sign * getattr(self, name) for name, sign in OWED_TERMS)
+
+    @classmethod
+    def owed_expression(cls) -> models.Expression:
+        """`owed_cents` as a query expression (annotate, filter, Sum), built from
+        the same terms so the two cannot drift apart."""
+        (first, _), *rest = OWED_TERMS
+        total: models.Expression = F(first)
+        for name, sign in rest:
+            total = total + F(name) if sign > 0 else total - F(name)
+        return Case(
+            When(kind=cls.Kind.PLATFORM_FEE, then=Value(0)),
+            default=total,
+            output_field=models.BigIntegerField(),
         )
 
     @property

@@ -1,7 +1,8 @@
 """Reads of the royalties app: payout dashboards, statements, platform totals.
 
-Everything is computed from ledger entries and settlement lines in a fixed
-number of queries per page (no per-row queries).
+Totals come from the accounts' balance rows (one row per account, kept by
+every posting), histories from ledger entries and settlement lines, each page
+in a fixed number of queries (no per-row queries).
 """
 
 from __future__ import annotations
@@ -15,16 +16,26 @@ from django.db.models.functions import TruncMonth
 from django.http import Http404
 from django.utils import timezone
 
+from accounts.roles import user_is_auditor
 from catalog.models import Party
+from catalog.selectors import party_list_owned, user_owns_party
 
-from .models import Entry, Payee, Reversal, Settlement, SettlementBlock, SettlementLine, Transfer
-from .services import OWED
+from . import ledger
+from .labels import remix_labels
+from .models import (
+    AccountBalance,
+    Entry,
+    Payee,
+    Reversal,
+    Settlement,
+    SettlementBlock,
+    SettlementLine,
+    Transfer,
+)
 
 
 def parties_claimed_by(user) -> list[Party]:
-    if not getattr(user, "is_authenticated", False):
-        return []
-    return list(Party.objects.filter(user=user, claim_verified=True).order_by("name", "pk"))
+    return list(party_list_owned(user=user))
 
 
 def party_visible_or_404(user, party_id: int) -> Party:
@@ -32,15 +43,14 @@ def party_visible_or_404(user, party_id: int) -> Party:
     party = Party.objects.filter(pk=party_id).first()
     if party is None or not getattr(user, "is_authenticated", False):
         raise Http404("No such party")
-    if getattr(user, "is_auditor", False):
+    if user_is_auditor(user) or user_owns_party(user=user, party=party):
         return party
-    if party.user_id != user.pk or not party.claim_verified:
-        raise Http404("No such party")
-    return party
+    raise Http404("No such party")
 
 
 def party_is_own(user, party: Party) -> bool:
-    return party.user_id == getattr(user, "pk", None) and party.claim_verified
+    """Party ownership is catalog's rule (a verified claim)."""
+    return user_owns_party(user=user, party=party)
 
 
 @dataclass
@@ -50,7 +60,6 @@ class Totals:
     paid_out: int = 0
     owed: int = 0
     receivable: int = 0
-    refunded: int = 0
 
 
 @dataclass
@@ -64,29 +73,24 @@ class PartyPayouts:
 
 
 def _totals_for(party_ids: list[int]) -> dict[int, list[Totals]]:
-    rows = (
-        SettlementLine.objects.filter(party_id__in=party_ids)
-        .values("party_id", "settlement__currency")
-        .annotate(
-            earned=Sum(F("amount_cents") - F("refunded_cents")),
-            refunded=Sum("refunded_cents"),
-            paid=Sum(F("transferred_cents") - F("reversed_cents")),
-            owed=Sum(OWED),
-            receivable=Sum(F("receivable_cents") - F("offset_cents")),
-        )
-    )
+    """Each party's totals per currency from its balance rows (one query).
+
+    Per line, paid + owed + refunded - receivable = amount; so what a party has
+    earned (net of refunds) is what it was paid plus what it is owed, less what
+    it owes back."""
     out: dict[int, list[Totals]] = defaultdict(list)
-    for r in rows:
-        out[r["party_id"]].append(
-            Totals(
-                currency=r["settlement__currency"],
-                earned=int(r["earned"] or 0),
-                paid_out=int(r["paid"] or 0),
-                owed=int(r["owed"] or 0),
-                receivable=int(r["receivable"] or 0),
-                refunded=int(r["refunded"] or 0),
+    for party_id, by_currency in ledger.balances_by_party(party_ids).items():
+        for currency, b in sorted(by_currency.items()):
+            owed, paid, receivable = -b["payable"], -b["paid_out"], b["receivable"]
+            out[party_id].append(
+                Totals(
+                    currency=currency,
+                    earned=paid + owed - receivable,
+                    paid_out=paid,
+                    owed=owed,
+                    receivable=receivable,
+                )
             )
-        )
     return out
 
 
@@ -153,10 +157,13 @@ def payouts_for_party(party: Party, *, limit: int = 200) -> PartyPayouts:
     transfers: dict[int, list[Transfer]] = defaultdict(list)
     for tr in Transfer.objects.filter(line__in=lines).order_by("-seq"):
         transfers[tr.line_id].append(tr)
+    labels = remix_labels(ln.settlement.remix_ref for ln in lines)
     rows = [
         {
             "line": ln,
             "settlement": ln.settlement,
+            "remix": labels.get(ln.settlement.remix_ref)
+            or f"Remix of {getattr(ln.settlement.recording, 'title', 'a recording')}",
             "status": _status_of(ln, transfers.get(ln.pk, []), payee),
             "transfers": transfers.get(ln.pk, []),
         }
@@ -228,8 +235,12 @@ def platform_totals() -> dict:
         gross=Sum("gross_cents"), sales=Count("pk")
     ):
         by_cur[r["currency"]].update(gross=int(r["gross"]), sales=r["sales"])
-    for r in Entry.objects.values("currency", "account__kind").annotate(s=Sum("amount_cents")):
-        by_cur[r["currency"]][r["account__kind"]] = int(r["s"] or 0)
+    for cur, kind, cents in (
+        AccountBalance.objects.values_list("account__currency", "account__kind")
+        .annotate(s=Sum("balance_cents"))
+        .values_list("account__currency", "account__kind", "s")
+    ):
+        by_cur[cur][kind] = int(cents or 0)
     rows = []
     for cur, v in sorted(by_cur.items()):
         rows.append(

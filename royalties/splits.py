@@ -94,7 +94,7 @@ def allocate(total: int, weights: Sequence[tuple[Hashable, int]]) -> list[int]:
 
 def _shares(name: str, shares: Sequence[tuple[Hashable, int]]) -> list[tuple[Hashable, int]]:
     out: list[tuple[Hashable, int]] = []
-    seen: set = set()
+    seen: set[Hashable] = set()
     for pair in shares:
         if len(pair) != 2:
             raise SplitError(f"{name}: each share is (party_key, bps)")

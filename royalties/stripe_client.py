@@ -7,6 +7,9 @@ idempotency key that the caller derived from our own ids and saved first.
 
 from __future__ import annotations
 
+import uuid
+from typing import Any
+
 import stripe
 from django.conf import settings
 
@@ -17,7 +20,9 @@ def stripe_client() -> stripe.StripeClient:
         api_key=settings.STRIPE_API_KEY,
         base_addresses={"api": base, "connect": base, "files": base},
         # Network errors are retried by the SDK with the same idempotency key.
-        max_network_retries=2,
+        max_network_retries=settings.STRIPE_MAX_NETWORK_RETRIES,
+        # Stripe away: the call fails in bounded time, never hangs.
+        http_client=stripe.RequestsClient(timeout=settings.STRIPE_TIMEOUT_SECONDS),
     )
 
 
@@ -43,3 +48,26 @@ def is_definite_failure(exc: Exception) -> bool:
         and int(status) != 409
         and int(status) != 429
     )
+
+
+def idempotency_suffix() -> str:
+    """A random tail for idempotency keys built from row ids.
+
+    Row ids repeat when a database is reset against the same Stripe account
+    (staging, tests): a bare id would replay another row's request. Each key is
+    saved on its row before the call and reused on retry, so the suffix costs
+    no idempotency."""
+    return uuid.uuid4().hex[:12]
+
+
+def stripe_value(obj: Any, key: str, default: Any = None) -> Any:
+    """`obj[key]` for a Stripe object or a plain dict (webhook payloads come as
+    either), `default` when absent."""
+    if obj is None:
+        return default
+    if isinstance(obj, dict):
+        return obj.get(key, default)
+    try:
+        return obj[key]
+    except (KeyError, TypeError, AttributeError):
+        return getattr(obj, key, default)

@@ -12,10 +12,12 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from catalog.errors import DomainError
+from accounts.roles import user_is_auditor
+from core.errors import DomainError
+from core.money import format_money
 
-from . import selectors, services
-from .templatetags.royalties_money import format_minor
+from . import selectors
+from .services import payees
 
 
 @login_required
@@ -24,9 +26,9 @@ def payouts(request):
     parties = selectors.parties_claimed_by(request.user)
     context = {
         "summaries": selectors.payout_summaries(parties),
-        "platform": selectors.platform_totals() if request.user.is_auditor else None,
+        "platform": selectors.platform_totals() if user_is_auditor(request.user) else None,
     }
-    if len(parties) == 1 and not request.user.is_auditor:
+    if len(parties) == 1 and not user_is_auditor(request.user):
         return party_detail(request, parties[0].pk)
     return render(request, "royalties/payouts.html", context)
 
@@ -60,7 +62,7 @@ def connect_start(request, party_id: int):
         # Auditors can read a party's page, never onboard for it.
         return redirect("royalties:party", party_id=party.pk)
     try:
-        url = services.payee_onboarding_link(
+        url = payees.payee_onboarding_link(
             party=party,
             user=request.user,
             return_url=_abs(request, "royalties:connect-return", party.pk),
@@ -77,7 +79,7 @@ def connect_start(request, party_id: int):
 def connect_return(request, party_id: int):
     party = selectors.party_visible_or_404(request.user, party_id)
     try:
-        payee = services.payee_refresh(party=party)
+        payee = payees.payee_refresh(party=party)
     except Exception:
         payee = None
     if payee is not None and payee.can_receive:
@@ -95,7 +97,7 @@ def connect_refresh(request, party_id: int):
     if not selectors.party_is_own(request.user, party):
         return redirect("royalties:party", party_id=party.pk)
     try:
-        url = services.payee_onboarding_link(
+        url = payees.payee_onboarding_link(
             party=party,
             user=request.user,
             return_url=_abs(request, "royalties:connect-return", party.pk),
@@ -160,7 +162,7 @@ def statement_csv(request, party_id: int):
                 e.amount_cents,
                 -e.amount_cents,
                 e.currency,
-                format_minor(-e.amount_cents, e.currency),
+                format_money(-e.amount_cents, e.currency, with_code=True),
             ]
         )
     return response

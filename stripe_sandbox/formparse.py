@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -97,7 +98,8 @@ def parse_json_body(body: str) -> dict[str, Any]:
         raise invalid(f"Invalid JSON body: {exc}") from exc
     if not isinstance(data, dict):
         raise invalid("Invalid JSON body: expected an object.")
-    return _stringify(data)
+    stringified: dict[str, Any] = _stringify(data)
+    return stringified
 
 
 # --- typed accessors ------------------------------------------------------------------------
@@ -145,7 +147,7 @@ def get_bool(params: dict[str, Any], name: str, *, param: str | None = None) -> 
     if value is None or value == "":
         return None
     if value in ("true", "false"):
-        return value == "true"
+        return bool(value == "true")
     raise invalid(f"Invalid boolean: {value}", param=label)
 
 
@@ -198,7 +200,9 @@ def apply_metadata(current: dict[str, str] | None, params: dict[str, Any]) -> di
     return result
 
 
-def parse_created_filter(params: dict[str, Any], name: str = "created"):
+def parse_created_filter(
+    params: dict[str, Any], name: str = "created"
+) -> Callable[[int], bool] | None:
     """``created=123`` or ``created[gte]=...`` -> predicate over a timestamp (or None)."""
     raw = params.get(name)
     if raw is None or raw == "":

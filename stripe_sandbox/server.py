@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from . import idempotency
-from .config import API_VERSION, SandboxConfig, WebhookEndpoint
+from .config import API_VERSION, EndpointKind, SandboxConfig, WebhookEndpoint
 from .core import Ctx, Sandbox
 from .errors import StripeError, authentication, unknown_param
 from .expand import apply_expansions
@@ -294,7 +294,7 @@ class _Handler(BaseHTTPRequestHandler):
     ) -> Response:
         with sandbox.store.lock:
             ctx = Ctx(sandbox)
-            response = route.handler(ctx, body, **path_params)
+            response: Response = route.handler(ctx, body, **path_params)
             sandbox.commit(ctx)
         response.headers.setdefault("Cache-Control", "no-store")
         return response
@@ -443,7 +443,7 @@ def build_endpoints(
     "account" and "connected accounts" endpoints."""
     endpoints = []
     if webhook_url:
-        kind = "platform" if connect_webhook_url else "all"
+        kind: EndpointKind = "platform" if connect_webhook_url else "all"
         endpoints.append(
             WebhookEndpoint(webhook_url, webhook_secret or "whsec_" + random_token(32), kind)
         )

@@ -116,7 +116,8 @@ class ReceivedWebhook:
 
     @property
     def event(self) -> dict[str, Any]:
-        return json.loads(self.body)
+        event: dict[str, Any] = json.loads(self.body)
+        return event
 
     @property
     def signature(self) -> str:

@@ -7,12 +7,13 @@ from functools import partial
 from django.db import transaction
 
 from catalog import signals
-from catalog.errors import DomainError
 from catalog.models import ConsentEvent, ConsentState, Party, Recording, RecordingArtist
 from catalog.selectors import consent_effective, user_owns_party
-from catalog.terms import UNPUBLISH_KEY, TermsError, normalize_terms
+from catalog.terms import TermsError, normalize_terms, revocation_unpublishes
+from core.errors import DomainError
 
 from .ledger import ledger_append
+from .listing_state import recording_remixability_refresh
 
 
 def _check_actor_and_scope(*, party: Party, actor, recording: Recording | None) -> None:
@@ -67,6 +68,9 @@ def _write_state(*, event: ConsentEvent, status: str, terms: dict) -> None:
             "updated_at": event.created_at,
         },
     )
+    # Same transaction as the event: lists never show a stale verdict.
+    affected = _affected_recording_ids(party=event.party, recording=event.recording)
+    recording_remixability_refresh(recording_ids=affected)
 
 
 def _affected_recording_ids(*, party: Party, recording: Recording | None) -> list[int]:
@@ -105,7 +109,11 @@ def _announce(event: ConsentEvent, *, unpublish: bool | None = None) -> None:
 
 def _own_state(party: Party, recording: Recording | None) -> ConsentState | None:
     return (
-        ConsentState.objects.select_for_update()
+        # Only the state row: a plain FOR UPDATE would also lock the joined
+        # (append-only) event, which a concurrent remix references by foreign
+        # key; its deferred check at COMMIT then waits on us while we wait on
+        # its recording lock (a deadlock seen under racing revocations).
+        ConsentState.objects.select_for_update(of=("self",))
         .filter(party=party, recording=recording)
         .select_related("event")
         .first()
@@ -155,8 +163,10 @@ def consent_revoke(
     effective = consent_effective(party=party, recording=recording)
     if own is not None and not own.is_granted and not effective.granted:
         return own.event
-    in_force = effective.terms or (own.terms if own else None)
-    unpublish = bool(in_force[UNPUBLISH_KEY]) if in_force else True
+    # The own state is one of the states `effective` weighs, so its terms
+    # are the ones in force (None when no terms were ever recorded).
+    in_force = effective.terms
+    unpublish = revocation_unpublishes(in_force)
     event = ledger_append(
         kind=ConsentEvent.Kind.REVOKE,
         actor=actor,

@@ -8,9 +8,18 @@ from __future__ import annotations
 
 from django.utils import timezone
 
-from catalog.chain import GENESIS_HASH, event_hash
+from catalog.chain import CONSENT_CHAIN, GENESIS_HASH, canonical_time
 from catalog.models import ConsentChainHead, ConsentEvent, Party, Recording
-from catalog.selectors import canonical_time
+
+
+def ledger_lock() -> ConsentChainHead:
+    """Take the head row lock that serialises every ledger writer. Writers
+    that also lock recordings take this first, so locks are always taken in
+    the same order."""
+    head, _ = ConsentChainHead.objects.select_for_update().get_or_create(
+        pk=1, defaults={"seq": 0, "hash": GENESIS_HASH}
+    )
+    return head
 
 
 def ledger_append(
@@ -24,9 +33,7 @@ def ledger_append(
 ) -> ConsentEvent:
     """Append one event. Must run inside a transaction (the head row lock
     serialises writers, so the chain never forks)."""
-    head, _ = ConsentChainHead.objects.select_for_update().get_or_create(
-        pk=1, defaults={"seq": 0, "hash": GENESIS_HASH}
-    )
+    head = ledger_lock()
     # Microseconds are kept; the stored value must round-trip to the hashed text.
     created_at = timezone.now()
     content = {
@@ -40,7 +47,7 @@ def ledger_append(
         "terms": terms,
         "prev_hash": head.hash,
     }
-    digest = event_hash(content)
+    digest = CONSENT_CHAIN.hash(content)
     event = ConsentEvent.objects.create(
         seq=content["seq"],
         kind=kind,

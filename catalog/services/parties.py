@@ -6,9 +6,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from catalog.audit_log import Action, staff_audit_append
-from catalog.errors import Conflict, DomainError, PermissionDenied
 from catalog.identifiers import normalize_ipi
 from catalog.models import Party
+from core.errors import Conflict, DomainError, PermissionDenied
 
 from ._common import identifier_or_error
 
@@ -101,3 +101,32 @@ def party_claim_verify(
         data={"claimant_user_id": claimant_id, "approved": approve},
     )
     return party
+
+
+@transaction.atomic
+def party_songwriter_for_user(*, user, name: str) -> Party:
+    """The songwriter identity of a person who already speaks for an artist.
+
+    An artist who writes their own songs is paid on the publishing side as a
+    songwriter; the same verified person owns both parties, so no new claim
+    is needed. Reuses the songwriter party they already own, if any.
+    """
+    existing = (
+        Party.objects.filter(kind=Party.Kind.SONGWRITER, user=user, claim_verified=True)
+        .order_by("id")
+        .first()
+    )
+    if existing is not None:
+        return existing
+    name = (name or "").strip()
+    if not name:
+        raise DomainError("A songwriter needs a name.", fields={"name": ["Enter a name."]})
+    now = timezone.now()
+    return Party.objects.create(
+        kind=Party.Kind.SONGWRITER,
+        name=name,
+        user=user,
+        claim_requested_at=now,
+        claim_verified=True,
+        claim_verified_at=now,
+    )

@@ -6,71 +6,39 @@ import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path, PurePath
+from enum import StrEnum
+from functools import partial
+from typing import TypeVar
 
-from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
 
-from catalog.audio_probe import AudioLimits, AudioRejected, probe_audio, stream_to_file
-from catalog.errors import DomainError, PermissionDenied
-from catalog.identifiers import normalize_isrc, normalize_iswc, normalize_musical_key
-from catalog.models import OfficialStem, Party, Recording, RecordingArtist, Work
-from catalog.selectors import party_list_owned
+from catalog import signals
+from catalog.identifiers import (
+    normalize_ipi,
+    normalize_isrc,
+    normalize_iswc,
+    normalize_musical_key,
+)
+from catalog.models import OfficialStem, Party, Recording, RecordingArtist, Work, WorkWriter
+from catalog.selectors import consent_effective, party_list_owned, user_owns_party
+from core.errors import DomainError, PermissionDenied
 
-from ._common import identifier_or_error
+from ._common import announce_rights_changed, identifier_or_error
+from .checked_audio import (
+    AudioSource,
+    CheckedAudio,
+    check_audio,
+    fingerprint_or_error,
+    fingerprint_or_none,
+    source_name,
+)
+from .consent import consent_grant, consent_revoke
+from .ghost_tracks import ghost_track_check, recording_fingerprint_store
+from .listing_state import recording_listing_refresh
+from .parties import party_create, party_songwriter_for_user
 from .works import work_create
-
-AudioSource = bytes | str | Path | File
-
-
-def _chunks(source: AudioSource) -> Iterable[bytes]:
-    if isinstance(source, bytes):
-        yield source
-    elif isinstance(source, str | Path):
-        with open(source, "rb") as handle:
-            while chunk := handle.read(1024 * 1024):
-                yield chunk
-    else:
-        if hasattr(source, "seek"):
-            source.seek(0)
-        yield from source.chunks()
-
-
-def _source_name(source: AudioSource, fallback: str) -> str:
-    if isinstance(source, str | Path):
-        return PurePath(source).name
-    return getattr(source, "name", None) or fallback
-
-
-def audio_limits() -> AudioLimits:
-    return AudioLimits(max_bytes=getattr(settings, "UPLOAD_MAX_BYTES", AudioLimits.max_bytes))
-
-
-@dataclass
-class CheckedAudio:
-    """An audio file streamed to a temporary file, hashed and probed."""
-
-    path: Path
-    name: str
-    sha256: str
-    duration_ms: int | None
-
-
-def _check_audio(source: AudioSource, *, name: str, field_name: str, probe: bool, tmpdir: str):
-    path = Path(tmpdir) / f"{field_name.replace('.', '_')}{PurePath(name).suffix.lower()}"
-    try:
-        with open(path, "wb") as handle:
-            _, sha256 = stream_to_file(_chunks(source), handle, max_bytes=audio_limits().max_bytes)
-        duration_ms = (
-            probe_audio(path, filename=name, limits=audio_limits()).duration_ms if probe else None
-        )
-    except AudioRejected as error:
-        raise DomainError(
-            str(error), code="invalid_audio", fields={field_name: [str(error)]}
-        ) from None
-    return CheckedAudio(path=path, name=name, sha256=sha256, duration_ms=duration_ms)
 
 
 def _tempo_or_error(tempo_bpm) -> int | None:
@@ -104,6 +72,37 @@ def _check_artists(main_artists: Sequence[Party], featured_artists: Sequence[Par
             raise DomainError(
                 f"{party.name} is not an artist.", fields={"main_artists": ["Artists only."]}
             )
+
+
+def _credit_artists(
+    recording: Recording, main_artists: Sequence[Party], featured_artists: Sequence[Party]
+) -> None:
+    credits = [(party, RecordingArtist.Role.MAIN) for party in main_artists]
+    credits += [(party, RecordingArtist.Role.FEATURED) for party in featured_artists]
+    RecordingArtist.objects.bulk_create(
+        RecordingArtist(recording=recording, party=party, role=role, order=order)
+        for order, (party, role) in enumerate(credits)
+    )
+
+
+def _store_official_stems(
+    recording: Recording, stems: Mapping[str, CheckedAudio], stored: list[str]
+) -> None:
+    for stem_name, stem in stems.items():
+        official = OfficialStem(
+            recording=recording, name=stem_name, sha256=stem.sha256, duration_ms=stem.duration_ms
+        )
+        with open(stem.path, "rb") as handle:
+            official.file.save(stem.name, File(handle), save=False)
+        stored.append(official.file.name)
+        official.save()
+
+
+def _check_title(title: str) -> str:
+    title = (title or "").strip()
+    if not title:
+        raise DomainError("A recording needs a title.", fields={"title": ["Enter a title."]})
+    return title
 
 
 def _save_recording(
@@ -141,29 +140,59 @@ def _save_recording(
             recording.audio.save(audio.name, File(handle), save=False)
         stored.append(recording.audio.name)
     recording.save()
-    credits = [(party, RecordingArtist.Role.MAIN) for party in main_artists]
-    credits += [(party, RecordingArtist.Role.FEATURED) for party in featured_artists]
-    RecordingArtist.objects.bulk_create(
-        RecordingArtist(recording=recording, party=party, role=role, order=order)
-        for order, (party, role) in enumerate(credits)
-    )
-    for stem_name, stem in stems.items():
-        official = OfficialStem(
-            recording=recording, name=stem_name, sha256=stem.sha256, duration_ms=stem.duration_ms
+    if audio is not None and audio.fingerprint is not None:
+        recording_fingerprint_store(recording=recording, frames=audio.fingerprint)
+    if audio is not None:
+        transaction.on_commit(
+            partial(
+                signals.recording_audio_stored.send, sender=Recording, recording_id=recording.pk
+            )
         )
-        with open(stem.path, "rb") as handle:
-            official.file.save(stem.name, File(handle), save=False)
-        stored.append(official.file.name)
-        official.save()
+    _credit_artists(recording, main_artists, featured_artists)
+    _store_official_stems(recording, stems, stored)
+    # Artist and work links are made here: derive the listing state now.
+    recording_listing_refresh(recording_ids=[recording.pk])
+    announce_rights_changed([recording.pk], "recording created")
     return recording
 
 
-def _check_stem_names(stems: Mapping[str, object]) -> None:
+Source = TypeVar("Source")
+
+
+def _known_stems(stems: Mapping[str, Source]) -> dict[str, Source]:
+    """The stems by name, refused if a name is not one of the official stems."""
     for name in stems:
         if name not in OfficialStem.Name.values:
             raise DomainError(
                 f"Unknown stem {name!r}.", fields={f"stems.{name}": ["Unknown stem name."]}
             )
+    return dict(stems)
+
+
+def _checked_key_and_tempo(key: str, tempo_bpm: int | None) -> tuple[str, int | None]:
+    return identifier_or_error(normalize_musical_key, key, "key") or "", _tempo_or_error(tempo_bpm)
+
+
+def _check_seed_audio(
+    audio: AudioSource, audio_name: str | None, *, probe: bool, tmpdir: str
+) -> CheckedAudio:
+    name = audio_name or source_name(audio, "audio.wav")
+    return check_audio(audio, name=name, field_name="audio", probe=probe, tmpdir=tmpdir)
+
+
+def _check_seed_stems(
+    stems: Mapping[str, AudioSource], *, probe: bool, tmpdir: str
+) -> dict[str, CheckedAudio]:
+    return {
+        stem_name: check_audio(
+            source,
+            name=source_name(source, f"{stem_name}.wav"),
+            field_name=f"stems.{stem_name}",
+            probe=probe,
+            tmpdir=tmpdir,
+        )
+        for stem_name, source in stems.items()
+    }
 
 
 @transaction.atomic
@@ -191,38 +220,25 @@ def recording_create(
     is returned unchanged. Audio is hashed; it is probed with ffprobe only
     when `probe` is true or no duration is given.
     """
-    title = (title or "").strip()
-    if not title:
-        raise DomainError("A recording needs a title.", fields={"title": ["Enter a title."]})
+    title = _check_title(title)
     isrc = identifier_or_error(normalize_isrc, isrc, "isrc")
     if isrc and (existing := Recording.objects.filter(isrc=isrc).first()):
         return existing
-    key = identifier_or_error(normalize_musical_key, key, "key") or ""
-    tempo_bpm = _tempo_or_error(tempo_bpm)
+    key, tempo_bpm = _checked_key_and_tempo(key, tempo_bpm)
     _check_artists(main_artists, featured_artists)
-    stems = dict(stems or {})
-    _check_stem_names(stems)
+    stems = _known_stems(stems or {})
     stored: list[str] = []
     with tempfile.TemporaryDirectory(prefix="catalog-") as tmpdir, _cleanup_on_error(stored):
         checked = None
         if audio is not None:
-            name = audio_name or _source_name(audio, "audio.wav")
-            checked = _check_audio(
-                audio, name=name, field_name="audio", probe=probe or not duration_ms, tmpdir=tmpdir
+            checked = _check_seed_audio(
+                audio, audio_name, probe=probe or not duration_ms, tmpdir=tmpdir
             )
             if existing := Recording.objects.filter(audio_sha256=checked.sha256).first():
                 return existing
             duration_ms = duration_ms or checked.duration_ms
-        checked_stems = {
-            stem_name: _check_audio(
-                source,
-                name=_source_name(source, f"{stem_name}.wav"),
-                field_name=f"stems.{stem_name}",
-                probe=probe,
-                tmpdir=tmpdir,
-            )
-            for stem_name, source in stems.items()
-        }
+            checked.fingerprint = fingerprint_or_none(checked.path)
+        checked_stems = _check_seed_stems(stems, probe=probe, tmpdir=tmpdir)
         return _save_recording(
             title=title,
             isrc=isrc,
@@ -248,6 +264,26 @@ class UploadResult:
     notes: list[str] = field(default_factory=list)
 
 
+class UploadConsent(StrEnum):
+    """What the uploading artist decides about remixes of the new track."""
+
+    KEEP = "keep"  # whatever the artist's catalog-wide statement says
+    OPT_OUT = "opt_out"  # a revocation for this recording only
+    GRANT = "grant"  # a grant for this recording only
+
+
+@dataclass(frozen=True)
+class WriterCredit:
+    """A songwriter of the uploaded track: a party already in the catalog,
+    a new one (name and optional IPI), or the uploading artist themselves."""
+
+    role: str = WorkWriter.Role.COMPOSER_LYRICIST
+    party: Party | None = None
+    name: str = ""
+    ipi: str = ""
+    is_uploader: bool = False
+
+
 def _check_uploader(uploader, main_artists: Sequence[Party]) -> None:
     """Artists upload their own recordings; a label may upload for any artist."""
     owned = list(party_list_owned(user=uploader, kinds=[Party.Kind.ARTIST, Party.Kind.LABEL]))
@@ -265,6 +301,57 @@ def _check_uploader(uploader, main_artists: Sequence[Party]) -> None:
         )
 
 
+def _owned_main_artists(uploader, main_artists: Sequence[Party]) -> list[Party]:
+    return [p for p in main_artists if user_owns_party(user=uploader, party=p)]
+
+
+def _check_consent_and_writers(
+    uploader, main_artists: Sequence[Party], consent: str, writers: Sequence[WriterCredit]
+) -> None:
+    """Refuse a bad consent choice or writer before any audio is read."""
+    if consent not in UploadConsent.__members__.values():
+        raise DomainError("Choose what happens to remixes.", fields={"consent": ["Unknown."]})
+    if consent != UploadConsent.KEEP and not _owned_main_artists(uploader, main_artists):
+        raise DomainError(
+            "Only the artist decides remix consent for a track.",
+            code="not_party_owner",
+            fields={"consent": ["You do not speak for a main artist of this track."]},
+        )
+    for writer in writers:
+        if writer.role not in WorkWriter.Role.values:
+            raise DomainError("Unknown writer role.", fields={"writers": [f"{writer.role!r}?"]})
+        if writer.is_uploader and not _owned_main_artists(uploader, main_artists):
+            raise DomainError(
+                "Only a main artist of the track can list themselves as its writer.",
+                fields={"writers": ["You are not a main artist here."]},
+            )
+        if writer.party is None and not writer.is_uploader and not writer.name.strip():
+            raise DomainError("A new writer needs a name.", fields={"writers": ["Name?"]})
+        identifier_or_error(normalize_ipi, writer.ipi, "writers")
+
+
+def _check_isrc_is_new(isrc: str | None) -> None:
+    if isrc and Recording.objects.filter(isrc=isrc).exists():
+        raise DomainError(
+            "A recording with this ISRC is already in the catalog.",
+            code="duplicate_isrc",
+            fields={"isrc": ["Already in the catalog."]},
+        )
+
+
+def _guard_against_ghost_track(
+    checked: CheckedAudio, *, uploader, title: str, main_artists: Sequence[Party]
+) -> None:
+    checked.fingerprint = fingerprint_or_error(checked.path)
+    ghost_track_check(
+        uploader=uploader,
+        frames=checked.fingerprint,
+        audio_sha256=checked.sha256,
+        title=title,
+        main_artists=list(main_artists),
+    )
+
+
 def recording_upload(
     *,
     uploader,
@@ -280,48 +367,33 @@ def recording_upload(
     tempo_bpm: int | None = None,
     key: str = "",
     stems: Mapping[str, File] | None = None,
+    writers: Sequence[WriterCredit] = (),
+    consent: str = UploadConsent.KEEP,
 ) -> UploadResult:
     """The validated upload path. Every check runs before anything is stored;
-    the same audio uploaded twice finds the existing recording."""
+    the same audio uploaded twice finds the existing recording. The artist's
+    consent decision for the track is written with it, in one transaction."""
     _check_uploader(uploader, main_artists)
-    title = (title or "").strip()
-    if not title:
-        raise DomainError("A recording needs a title.", fields={"title": ["Enter a title."]})
+    title = _check_title(title)
     _check_artists(main_artists, featured_artists)
+    _check_consent_and_writers(uploader, main_artists, consent, writers)
     isrc = identifier_or_error(normalize_isrc, isrc, "isrc")
     iswc = identifier_or_error(normalize_iswc, iswc, "iswc")
-    key = identifier_or_error(normalize_musical_key, key, "key") or ""
-    tempo_bpm = _tempo_or_error(tempo_bpm)
-    stems = {name: file for name, file in (stems or {}).items() if file}
-    _check_stem_names(stems)
-    if isrc and Recording.objects.filter(isrc=isrc).exists():
-        raise DomainError(
-            "A recording with this ISRC is already in the catalog.",
-            code="duplicate_isrc",
-            fields={"isrc": ["Already in the catalog."]},
-        )
+    key, tempo_bpm = _checked_key_and_tempo(key, tempo_bpm)
+    stems = _known_stems({name: file for name, file in (stems or {}).items() if file})
+    _check_isrc_is_new(isrc)
     with tempfile.TemporaryDirectory(prefix="catalog-upload-") as tmpdir:
-        checked = _check_audio(
-            audio, name=_source_name(audio, ""), field_name="audio", probe=True, tmpdir=tmpdir
+        checked = check_audio(
+            audio, name=source_name(audio, ""), field_name="audio", probe=True, tmpdir=tmpdir
+        )
+        # The ghost-track guard: audio held by other parties is refused and flagged
+        # before anything is stored (and before the same-file shortcut below).
+        _guard_against_ghost_track(
+            checked, uploader=uploader, title=title, main_artists=main_artists
         )
         if existing := Recording.objects.filter(audio_sha256=checked.sha256).first():
             return UploadResult(existing, False, ["This audio is already in the catalog."])
-        checked_stems = {}
-        for stem_name, source in stems.items():
-            stem = _check_audio(
-                source,
-                name=_source_name(source, ""),
-                field_name=f"stems.{stem_name}",
-                probe=True,
-                tmpdir=tmpdir,
-            )
-            # Official stems must line up with the mix they were cut from.
-            if abs(stem.duration_ms - checked.duration_ms) > max(1000, checked.duration_ms // 50):
-                raise DomainError(
-                    f"The {stem_name} stem is not the same length as the recording.",
-                    fields={f"stems.{stem_name}": ["Length differs from the recording."]},
-                )
-            checked_stems[stem_name] = stem
+        checked_stems = _check_upload_stems(stems, checked, tmpdir)
         return _upload_store(
             uploader=uploader,
             title=title,
@@ -336,16 +408,87 @@ def recording_upload(
             key=key,
             checked=checked,
             checked_stems=checked_stems,
+            writers=writers,
+            consent=consent,
         )
 
 
-def _upload_store(*, uploader, title, isrc, work_title, iswc, checked, checked_stems, **meta):
+def _check_upload_stems(stems, checked: CheckedAudio, tmpdir: str) -> dict[str, CheckedAudio]:
+    checked_stems = {}
+    for stem_name, source in stems.items():
+        stem = check_audio(
+            source,
+            name=source_name(source, ""),
+            field_name=f"stems.{stem_name}",
+            probe=True,
+            tmpdir=tmpdir,
+        )
+        # Official stems must line up with the mix they were cut from.
+        if abs(stem.duration_ms - checked.duration_ms) > max(1000, checked.duration_ms // 50):
+            raise DomainError(
+                f"The {stem_name} stem is not the same length as the recording.",
+                fields={f"stems.{stem_name}": ["Length differs from the recording."]},
+            )
+        checked_stems[stem_name] = stem
+    return checked_stems
+
+
+def _writer_parties(
+    *, uploader, writers: Sequence[WriterCredit], main_artists: Sequence[Party]
+) -> list[tuple[Party, str]]:
+    """Resolve each credit to a songwriter party, creating new writers."""
+    resolved: dict[int, tuple[Party, str]] = {}
+    for writer in writers:
+        if writer.party is not None:
+            party = writer.party
+        elif writer.is_uploader:
+            artist = _owned_main_artists(uploader, main_artists)[0]
+            party = party_songwriter_for_user(user=uploader, name=artist.name)
+        else:
+            party = party_create(
+                kind=Party.Kind.SONGWRITER, name=writer.name, ipi=writer.ipi or None
+            )
+        resolved.setdefault(party.pk, (party, writer.role))
+    return list(resolved.values())
+
+
+def _upload_consent_apply(*, uploader, recording: Recording, main_artists, consent: str):
+    """Write the artist's decision for this track to the consent ledger."""
+    if consent == UploadConsent.KEEP:
+        return
+    for party in _owned_main_artists(uploader, main_artists):
+        if consent == UploadConsent.OPT_OUT:
+            consent_revoke(
+                party=party,
+                actor=uploader,
+                recording=recording,
+                reason="Opted this track out of remixing when uploading it.",
+            )
+        else:
+            wide = consent_effective(party=party, recording=None)
+            consent_grant(
+                party=party,
+                actor=uploader,
+                recording=recording,
+                terms=wide.terms if wide.granted else None,
+                reason="Allowed remixes of this track when uploading it.",
+            )
+
+
+def _upload_store(
+    *, uploader, title, isrc, work_title, iswc, checked, checked_stems, writers, consent, **meta
+):
     stored: list[str] = []
     try:
         with transaction.atomic():
+            credits = _writer_parties(
+                uploader=uploader, writers=writers, main_artists=meta["main_artists"]
+            )
             work = None
-            if iswc or (work_title or "").strip():
-                work = work_create(title=(work_title or "").strip() or title, iswc=iswc)
+            if iswc or (work_title or "").strip() or credits:
+                work = work_create(
+                    title=(work_title or "").strip() or title, iswc=iswc, writers=credits
+                )
             recording = _save_recording(
                 title=title,
                 isrc=isrc,
@@ -361,6 +504,12 @@ def _upload_store(*, uploader, title, isrc, work_title, iswc, checked, checked_s
                 stems=checked_stems,
                 created_by=uploader,
                 stored=stored,
+            )
+            _upload_consent_apply(
+                uploader=uploader,
+                recording=recording,
+                main_artists=meta["main_artists"],
+                consent=consent,
             )
     except Exception:
         _delete_stored(stored)

@@ -9,9 +9,12 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from catalog.errors import DomainError, PermissionDenied
 from catalog.models import BPS_WHOLE, Party, Recording, SplitShare, SplitVersion, Work
-from catalog.selectors import user_can_edit_splits
+from catalog.selectors import recording_ids_of_work, user_can_edit_splits
+from core.errors import DomainError, PermissionDenied
+
+from ._common import announce_rights_changed
+from .listing_state import recording_remixability_refresh, recording_search_refresh
 
 MASTER_KINDS = {Party.Kind.ARTIST, Party.Kind.LABEL}
 PUBLISHING_KINDS = {Party.Kind.SONGWRITER, Party.Kind.PUBLISHER}
@@ -48,6 +51,23 @@ def split_shares_validate(
     return list(shares)
 
 
+def _check_may_edit_splits(actor, *, recording: Recording | None, work: Work | None) -> None:
+    target = recording or (work.recordings.first() if work else None)
+    allowed = bool(actor and actor.is_authenticated and actor.is_staff) or (
+        target is not None and user_can_edit_splits(user=actor, recording=target)
+    )
+    if not allowed:
+        raise PermissionDenied("You cannot change these splits.")
+
+
+def _split_version_in_effect(owner: dict, *, now: datetime) -> SplitVersion | None:
+    return (
+        SplitVersion.objects.filter(effective_from__lte=now, **owner)
+        .order_by("-effective_from", "-number")
+        .first()
+    )
+
+
 @transaction.atomic
 def split_version_create(
     *,
@@ -68,26 +88,19 @@ def split_version_create(
     if (recording is None) == (work is None):
         raise DomainError("A split belongs to either a recording or a work.")
     if check_permission:
-        target = recording or (work.recordings.first() if work else None)
-        allowed = bool(actor and actor.is_authenticated and actor.is_staff) or (
-            target is not None and user_can_edit_splits(user=actor, recording=target)
-        )
-        if not allowed:
-            raise PermissionDenied("You cannot change these splits.")
+        _check_may_edit_splits(actor, recording=recording, work=work)
     side = SplitVersion.Side.MASTER if recording else SplitVersion.Side.PUBLISHING
     shares = split_shares_validate(
         shares=shares, allowed_kinds=MASTER_KINDS if recording else PUBLISHING_KINDS
     )
     owner = {"recording": recording} if recording else {"work": work}
     # Lock the owner row so two editors cannot take the same version number.
-    (Recording if recording else Work).objects.select_for_update().get(pk=(recording or work).pk)
+    (Recording if recording else Work).objects.select_for_update(no_key=True).get(
+        pk=(recording or work).pk
+    )
     now = timezone.now()
     effective_from = effective_from or now
-    current = (
-        SplitVersion.objects.filter(effective_from__lte=now, **owner)
-        .order_by("-effective_from", "-number")
-        .first()
-    )
+    current = _split_version_in_effect(owner, now=now)
     wanted = sorted((party.pk, bps) for party, bps in shares)
     if current is not None and effective_from <= now:
         existing = sorted(current.shares.values_list("party_id", "bps"))
@@ -105,4 +118,10 @@ def split_version_create(
     SplitShare.objects.bulk_create(
         SplitShare(version=version, party=party, bps=bps) for party, bps in shares
     )
+    affected = [recording.pk] if recording else recording_ids_of_work(work_id=work.pk)
+    recording_remixability_refresh(recording_ids=affected)
+    if work is not None:
+        # Publishing payees are searchable as songwriters.
+        recording_search_refresh(recording_ids=affected)
+    announce_rights_changed(affected, "split registered")
     return version

@@ -8,10 +8,11 @@ from django.db import transaction
 
 from catalog import signals
 from catalog.audit_log import Action, staff_audit_append
-from catalog.errors import Conflict, DomainError, PermissionDenied
 from catalog.models import ConsentEvent, Recording, Takedown
+from core.errors import Conflict, DomainError, PermissionDenied
 
-from .ledger import ledger_append
+from .ledger import ledger_append, ledger_lock
+from .listing_state import recording_remixability_refresh
 
 
 def _require_staff(actor) -> None:
@@ -25,7 +26,9 @@ def takedown_place(*, recording: Recording, actor, reason: str) -> Takedown:
     reason = (reason or "").strip()
     if not reason:
         raise DomainError("Give a reason for the takedown.", fields={"reason": ["Required."]})
-    Recording.objects.select_for_update().get(pk=recording.pk)
+    # The ledger head first, as consent events take it: locking the
+    # recording first could deadlock with a consent change refreshing it.
+    ledger_lock()
     if Takedown.objects.filter(recording=recording, lifted_event__isnull=True).exists():
         raise Conflict("A takedown is already in force.", fields={"recording": ["Taken down."]})
     event = ledger_append(
@@ -34,6 +37,7 @@ def takedown_place(*, recording: Recording, actor, reason: str) -> Takedown:
     takedown = Takedown.objects.create(
         recording=recording, reason=reason, placed_event=event, placed_at=event.created_at
     )
+    recording_remixability_refresh(recording_ids=[recording.pk])
     # Same transaction as the takedown: no takedown without its audit entry.
     staff_audit_append(
         actor=actor,
@@ -61,6 +65,7 @@ def takedown_lift(*, recording: Recording, actor, reason: str) -> Takedown:
     reason = (reason or "").strip()
     if not reason:
         raise DomainError("Give a reason for lifting.", fields={"reason": ["Required."]})
+    ledger_lock()
     takedown = (
         Takedown.objects.select_for_update()
         .filter(recording=recording, lifted_event__isnull=True)
@@ -74,6 +79,7 @@ def takedown_lift(*, recording: Recording, actor, reason: str) -> Takedown:
     takedown.lifted_event = event
     takedown.lifted_at = event.created_at
     takedown.save(update_fields=["lifted_event", "lifted_at"])
+    recording_remixability_refresh(recording_ids=[recording.pk])
     staff_audit_append(
         actor=actor,
         action=Action.TAKEDOWN_LIFT,

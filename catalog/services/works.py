@@ -6,11 +6,13 @@ from collections.abc import Sequence
 
 from django.db import transaction
 
-from catalog.errors import DomainError
 from catalog.identifiers import normalize_iswc
 from catalog.models import Party, Work, WorkWriter
+from catalog.selectors import recording_ids_of_work
+from core.errors import DomainError
 
 from ._common import identifier_or_error
+from .listing_state import recording_search_refresh
 
 
 @transaction.atomic
@@ -39,4 +41,6 @@ def work_create(
         WorkWriter.objects.update_or_create(
             work=work, party=party, defaults={"role": role, "order": order}
         )
+    if writers:
+        recording_search_refresh(recording_ids=recording_ids_of_work(work_id=work.pk))
     return work

@@ -8,7 +8,6 @@ Every anomaly kind is listed in KINDS; on clean data every list is empty.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -20,6 +19,7 @@ from django.utils import timezone
 from catalog.models import ConsentEvent, ConsentState, Party, RecordingArtist, Takedown
 from catalog.selectors import recording_remixability_map
 from catalog.terms import UNPUBLISH_KEY
+from core.refs import ORDER_PREFIX
 from marketplace.models import CheckRun, Order
 from remixing.models import Remix
 from royalties.models import (
@@ -32,43 +32,20 @@ from royalties.models import (
     Transfer,
 )
 
+from .checks import latest_runs
+from .delivery_anomalies import (
+    jobs_past_their_lease,
+    paid_not_delivered,
+    pending_orders_paid_at_stripe,
+    refunds_without_reversal,
+    undelivered_not_refunded,
+)
+from .findings import Anomaly, Evidence, Kind
 from .links import record_url, remix_trail_url
 
 # Defaults; a deployment may tune them in settings without code changes.
-SETTLEMENT_GRACE = timedelta(minutes=getattr(settings, "AUDIT_SETTLEMENT_GRACE_MINUTES", 30))
-TRANSFER_GRACE_DAYS = getattr(settings, "AUDIT_TRANSFER_GRACE_DAYS", 3)
-
-
-@dataclass(frozen=True)
-class Evidence:
-    label: str
-    url: str | None
-
-
-@dataclass
-class Anomaly:
-    kind: str
-    subject: str
-    detail: str
-    when: datetime | None = None
-    evidence: list[Evidence] = field(default_factory=list)
-    # For search and exports: the ids an auditor filters by.
-    remix_id: int | None = None
-    recording_id: int | None = None
-    party_ids: list[int] = field(default_factory=list)
-    amount_cents: int | None = None
-    currency: str = ""
-    # A failed transfer staff may retry from the list.
-    transfer_id: int | None = None
-
-
-@dataclass(frozen=True)
-class Kind:
-    key: str
-    title: str
-    description: str
-    severity: str  # "bad" (a broken promise) or "warn" (money waiting)
-    finder: Callable[[], list[Anomaly]]
+SETTLEMENT_GRACE = timedelta(minutes=settings.AUDIT_SETTLEMENT_GRACE_MINUTES)
+TRANSFER_GRACE_DAYS = settings.AUDIT_TRANSFER_GRACE_DAYS
 
 
 def _money(cents: int | None, currency: str) -> str:
@@ -78,6 +55,76 @@ def _money(cents: int | None, currency: str) -> str:
 
 
 # --- Consent ---------------------------------------------------------------------
+
+
+def _consent_states(blocked: dict) -> dict[tuple[int, int | None], ConsentState]:
+    """Current consent states of the parties named in the verdicts, by
+    (party, recording or None for catalog-wide)."""
+    party_ids = {r.party_id for v in blocked.values() for r in v.reasons if r.party_id}
+    return {
+        (state.party_id, state.recording_id): state
+        for state in ConsentState.objects.filter(party_id__in=party_ids)
+        .filter(Q(recording__isnull=True) | Q(recording_id__in=list(blocked)))
+        .select_related("event", "party")
+    }
+
+
+def _takedowns_in_force(recording_ids: list[int]) -> dict[int, Takedown]:
+    return {
+        t.recording_id: t
+        for t in Takedown.objects.filter(
+            recording_id__in=recording_ids, lifted_event__isnull=True
+        ).select_related("placed_event")
+    }
+
+
+@dataclass
+class _RevocationFindings:
+    """What one published remix's blocked verdict amounts to."""
+
+    reasons: list[str] = field(default_factory=list)
+    evidence: list[Evidence] = field(default_factory=list)
+    party_ids: list[int] = field(default_factory=list)
+    when: datetime | None = None
+
+
+def _revocation_requires_unpublish(remix: Remix, state: ConsentState | None) -> bool:
+    if state is None or state.status != ConsentState.Status.REVOKED:
+        return False
+    # The terms in force when consent was revoked decide; the remix's
+    # own copy is the fallback for states written before terms existed.
+    terms = state.terms or remix.terms or {}
+    return bool(terms.get(UNPUBLISH_KEY, True))
+
+
+def _revocation_findings(remix: Remix, verdict, states, takedowns) -> _RevocationFindings:
+    found = _RevocationFindings()
+    for reason in verdict.reasons:
+        if reason.code == "takedown":
+            found.reasons.append(reason.message)
+            takedown = takedowns.get(remix.recording_id)
+            if takedown is not None:
+                found.when = takedown.placed_at
+                seq = takedown.placed_event.seq
+                found.evidence.append(
+                    Evidence(f"Takedown event #{seq}", record_url(takedown.placed_event))
+                )
+            continue
+        if reason.code != "consent_missing" or reason.party_id is None:
+            continue
+        own = states.get((reason.party_id, remix.recording_id))
+        wide = states.get((reason.party_id, None))
+        latest = max((s for s in (own, wide) if s), key=lambda s: s.seq, default=None)
+        if not _revocation_requires_unpublish(remix, latest):
+            continue  # not revoked, or the artist let existing remixes stay up
+        found.reasons.append(f"{latest.party.name} revoked consent (unpublish on revoke)")
+        found.party_ids.append(reason.party_id)
+        revoked_at = latest.event.created_at
+        found.when = max(found.when, revoked_at) if found.when else revoked_at
+        found.evidence.append(
+            Evidence(f"Revocation, consent event #{latest.event.seq}", record_url(latest.event))
+        )
+    return found
 
 
 def published_without_standing_consent() -> list[Anomaly]:
@@ -96,76 +143,33 @@ def published_without_standing_consent() -> list[Anomaly]:
     blocked = {rid: v for rid, v in verdicts.items() if not v.remixable}
     if not blocked:
         return []
-    party_ids = {r.party_id for v in blocked.values() for r in v.reasons if r.party_id}
-    states: dict[tuple[int, int | None], ConsentState] = {}
-    for state in (
-        ConsentState.objects.filter(party_id__in=party_ids)
-        .filter(Q(recording__isnull=True) | Q(recording_id__in=list(blocked)))
-        .select_related("event", "party")
-    ):
-        states[(state.party_id, state.recording_id)] = state
-    takedowns = {
-        t.recording_id: t
-        for t in Takedown.objects.filter(
-            recording_id__in=list(blocked), lifted_event__isnull=True
-        ).select_related("placed_event")
-    }
-    found: list[Anomaly] = []
+    states = _consent_states(blocked)
+    takedowns = _takedowns_in_force(list(blocked))
+    anomalies: list[Anomaly] = []
     for remix in remixes:
         verdict = blocked.get(remix.recording_id)
         if verdict is None:
             continue
-        evidence = [Evidence(f"Remix #{remix.pk} trail", remix_trail_url(remix.pk))]
-        reasons: list[str] = []
-        when = None
-        party_ids_here: list[int] = []
-        for reason in verdict.reasons:
-            if reason.code == "takedown":
-                takedown = takedowns.get(remix.recording_id)
-                reasons.append(reason.message)
-                if takedown is not None:
-                    when = takedown.placed_at
-                    evidence.append(
-                        Evidence(
-                            f"Takedown event #{takedown.placed_event.seq}",
-                            record_url(takedown.placed_event),
-                        )
-                    )
-                continue
-            if reason.code != "consent_missing" or reason.party_id is None:
-                continue
-            own = states.get((reason.party_id, remix.recording_id))
-            wide = states.get((reason.party_id, None))
-            latest = max((s for s in (own, wide) if s), key=lambda s: s.seq, default=None)
-            if latest is None or latest.status != ConsentState.Status.REVOKED:
-                continue
-            # The terms in force when consent was revoked decide; the remix's
-            # own copy is the fallback for states written before terms existed.
-            terms = latest.terms or remix.terms or {}
-            if not terms.get(UNPUBLISH_KEY, True):
-                continue  # the artist let existing remixes stay up
-            reasons.append(f"{latest.party.name} revoked consent (unpublish on revoke)")
-            party_ids_here.append(reason.party_id)
-            when = max(when, latest.event.created_at) if when else latest.event.created_at
-            evidence.append(
-                Evidence(f"Revocation, consent event #{latest.event.seq}", record_url(latest.event))
-            )
-        if not reasons:
+        found = _revocation_findings(remix, verdict, states, takedowns)
+        if not found.reasons:
             continue
-        found.append(
+        anomalies.append(
             Anomaly(
                 kind="published_after_revocation",
                 subject=f"“{remix.title}” by {remix.fan} (remix of {remix.recording.title})",
-                detail="; ".join(reasons)
+                detail="; ".join(found.reasons)
                 + f". Still published since {remix.published_at:%Y-%m-%d %H:%M}.",
-                when=when,
-                evidence=evidence,
+                when=found.when,
+                evidence=[
+                    Evidence(f"Remix #{remix.pk} trail", remix_trail_url(remix.pk)),
+                    *found.evidence,
+                ],
                 remix_id=remix.pk,
                 recording_id=remix.recording_id,
-                party_ids=party_ids_here,
+                party_ids=found.party_ids,
             )
         )
-    return found
+    return anomalies
 
 
 def remixes_without_consent_basis() -> list[Anomaly]:
@@ -227,8 +231,8 @@ def remixes_without_consent_basis() -> list[Anomaly]:
 
 
 def _order_ref_expr():
-    # marketplace.fulfilment.order_settlement_ref, as SQL.
-    return Concat(Value("order_"), Cast("pk", CharField()), output_field=CharField())
+    # marketplace.billing.fulfilment.order_settlement_ref, as SQL.
+    return Concat(Value(ORDER_PREFIX), Cast("pk", CharField()), output_field=CharField())
 
 
 def paid_orders_without_settlement(*, now: datetime | None = None) -> list[Anomaly]:
@@ -287,7 +291,7 @@ def paid_orders_without_settlement(*, now: datetime | None = None) -> list[Anoma
 
 
 def _remix_id_of(remix_ref: str) -> int | None:
-    # Settlements name their remix as "remix_<id>" (marketplace.fulfilment).
+    # Settlements name their remix as "remix_<id>" (marketplace.billing.fulfilment).
     prefix, _, tail = (remix_ref or "").partition("_")
     return int(tail) if prefix == "remix" and tail.isdigit() else None
 
@@ -442,8 +446,6 @@ def receivables_outstanding() -> list[Anomaly]:
 
 def failing_checks() -> list[Anomaly]:
     """The latest run of each integrity check, where it failed or crashed."""
-    from .checks import latest_runs
-
     found = []
     for name, run in latest_runs().items():
         if run is None or run.ok is True or run.finished_at is None:
@@ -484,6 +486,44 @@ KINDS: tuple[Kind, ...] = (
         "Orders paid more than a grace period ago whose split was never posted to the ledger.",
         "bad",
         paid_orders_without_settlement,
+    ),
+    Kind(
+        "paid_not_delivered",
+        "Paid and not delivered",
+        "Orders paid longer ago than the delivery deadline whose remix is still not ready. "
+        "Every paid order must end delivered or refunded.",
+        "bad",
+        paid_not_delivered,
+    ),
+    Kind(
+        "undelivered_not_refunded",
+        "Failed or cancelled, not refunded",
+        "Remixes that failed for good or were cancelled while their order still holds the "
+        "fan's money.",
+        "bad",
+        undelivered_not_refunded,
+    ),
+    Kind(
+        "pending_paid_at_stripe",
+        "Pending orders paid at Stripe",
+        "Orders still pending here although Stripe reported their Checkout Session paid, or "
+        "that were never reconciled with Stripe.",
+        "bad",
+        pending_orders_paid_at_stripe,
+    ),
+    Kind(
+        "refund_without_reversal",
+        "Refunds the ledger did not reverse",
+        "Money given back to a fan whose settlement was not (fully) reversed in the ledger.",
+        "bad",
+        refunds_without_reversal,
+    ),
+    Kind(
+        "job_past_lease",
+        "Jobs past their lease",
+        "Renders and separations still running long after their worker last showed a sign of life.",
+        "bad",
+        jobs_past_their_lease,
     ),
     Kind(
         "settlement_without_transfer",

@@ -13,9 +13,19 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
+from catalog.audit_log import staff_audit_verify
+from catalog.models import ConsentEvent, Recording, StaffAuditEntry
+from catalog.selectors import (
+    consent_chain_verify,
+    consent_state_mismatches,
+    recording_remixability_state_mismatches,
+)
 from marketplace.models import CheckRun
+from royalties.audit import ledger_verify, stripe_reconcile
+from royalties.models import Entry, LedgerTransaction
 
 from .links import record_url
 
@@ -49,20 +59,39 @@ def _chain_break_result(broken, *, what: str, model, count: int) -> CheckResult:
 
 
 def check_consent_chain() -> CheckResult:
-    from catalog.models import ConsentEvent
-    from catalog.selectors import consent_chain_verify
 
-    return _chain_break_result(
+    result = _chain_break_result(
         consent_chain_verify(),
         what="Consent chain",
         model=ConsentEvent,
         count=ConsentEvent.objects.count(),
     )
+    return _with_remixability_state(result) if result.ok else result
+
+
+def _with_remixability_state(result: CheckResult) -> CheckResult:
+    """The state derived from the chain (consent state, then each recording's
+    stored verdict) must equal a fresh recomputation (verify_remixability)."""
+    mismatches = recording_remixability_state_mismatches()
+    problems = consent_state_mismatches()
+    problems += [
+        f"recording {m.recording_id}: stored {m.stored}, rule {m.rule}" for m in mismatches
+    ]
+    if not problems:
+        return CheckResult(True, f"{result.summary} Remixability state agrees with the rule.")
+    evidence = [
+        {"label": f"Recording {m.recording_id}", "url": record_url(Recording, m.recording_id)}
+        for m in mismatches[:20]
+    ]
+    return CheckResult(
+        False,
+        f"Remixability state differs from the rule: {problems[0]} ({len(problems)} in all).",
+        problems=problems,
+        evidence=evidence,
+    )
 
 
 def check_audit_log() -> CheckResult:
-    from catalog.audit_log import staff_audit_verify
-    from catalog.models import StaffAuditEntry
 
     return _chain_break_result(
         staff_audit_verify(),
@@ -73,8 +102,6 @@ def check_audit_log() -> CheckResult:
 
 
 def check_ledger() -> CheckResult:
-    from royalties.audit import ledger_verify
-    from royalties.models import Entry, LedgerTransaction
 
     problems = ledger_verify()
     if problems:
@@ -89,7 +116,6 @@ def check_ledger() -> CheckResult:
 
 
 def check_stripe() -> CheckResult:
-    from royalties.audit import stripe_reconcile
 
     problems = stripe_reconcile()
     if problems:
@@ -135,8 +161,6 @@ def check_run(*, name: str, triggered_by: str = "beat") -> CheckRun:
 
 def latest_runs() -> dict[str, CheckRun | None]:
     """The latest finished-or-running run of each check, in one query."""
-    from django.db.models import OuterRef, Subquery
-
     latest_ids = CheckRun.objects.filter(name=OuterRef("name")).order_by("-started_at", "-id")
     runs = CheckRun.objects.filter(pk=Subquery(latest_ids.values("pk")[:1]))
     by_name = {run.name: run for run in runs}

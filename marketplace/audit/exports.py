@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Iterable, Sequence
 
 from django.http import HttpResponse
@@ -101,7 +102,7 @@ def remix_rows(remixes) -> list[list]:
             r.recording.title,
             r.recording.isrc or "",
             "; ".join(c.party.name for c in r.recording.main_credits),
-            r.fan.email,
+            r.fan.handle,
             r.status,
             r.published_at.isoformat() if r.published_at else "",
             r.unpublished_at.isoformat() if r.unpublished_at else "",
@@ -140,7 +141,7 @@ def report_rows(report: ArtistReport) -> list[list]:
             row.remix.title,
             row.remix.recording.title,
             row.remix.recording.isrc or "",
-            row.remix.fan.email,
+            row.remix.fan.handle,
             row.remix.status,
             " ".join(f"#{seq}" for seq in row.consent_seqs),
             _cents(row.gross_cents),
@@ -168,13 +169,11 @@ LOG_HEADER = [
 
 
 def log_rows(entries) -> list[list]:
-    import json
-
     return [
         [
             e.seq,
             e.created_at.isoformat(),
-            e.actor.email,
+            e.actor.handle,
             e.action,
             e.subject_type,
             e.subject_id,

@@ -20,69 +20,41 @@ from django.db.models import (
 from django.utils import timezone
 
 from catalog.models import (
-    ConsentEvent,
     Party,
     Recording,
     RecordingArtist,
-    SplitShare,
     SplitVersion,
     StaffAuditEntry,
     Takedown,
 )
-from catalog.selectors import consent_effective, recording_credits, recording_remixability
+from catalog.selectors import Credits, recording_credits, recording_remixability
 from catalog.terms import TERM_LABELS
-from marketplace.models import Order, WebhookEvent
+from marketplace.models import Order
 from remixing.models import Remix
-from remixing.selectors import remix_history
-from royalties.models import Payee, Reversal, Settlement, SettlementBlock, SettlementLine, Transfer
+from royalties.models import Settlement, SettlementBlock, SettlementLine
 
 from .links import record_url
-
-STATUS_BADGE = {
-    "ok": "badge-ok",
-    "bad": "badge-bad",
-    "warn": "badge-warn",
-    "muted": "badge-muted",
-}
-
-
-@dataclass
-class TrailItem:
-    when: datetime | None
-    category: str  # consent, split, recipe, job, order, payment, settlement, ...
-    title: str
-    detail: str = ""
-    status: str = "muted"  # ok / bad / warn / muted, for the badge
-    status_label: str = ""
-    url: str | None = None
-    link_label: str = ""
-
-
-@dataclass
-class ConsentBasis:
-    event: ConsentEvent
-    stands: bool
-    now: str  # how it stands now, in words
-    current_event_id: int | None
-
-
-@dataclass
-class PartyMoney:
-    party: Party
-    kind: str
-    amount_cents: int = 0
-    refunded_cents: int = 0
-    paid_cents: int = 0
-    owed_cents: int = 0
-    receivable_cents: int = 0
-    currency: str = ""
-    payee_status: str = "not_started"
+from .trail.consent import ConsentBasis, consent_basis, consent_items, takedown_items, takedown_list
+from .trail.items import TrailItem
+from .trail.jobs import job_items
+from .trail.money import (
+    PartyMoney,
+    block_items,
+    party_money,
+    settlement_block_list,
+    settlement_items,
+    settlement_list,
+)
+from .trail.orders import order_items, order_list, order_stripe_ids
+from .trail.splits import split_items, split_list
+from .trail.staff import staff_entry_list, staff_items
+from .trail.webhooks import webhook_items, webhook_list
 
 
 @dataclass
 class RemixTrail:
     remix: Remix
-    credits: object
+    credits: Credits
     remixability_now: object
     consent: list[ConsentBasis]
     takedowns: list[Takedown]
@@ -106,10 +78,6 @@ class RemixTrail:
         return bool(self.consent) and all(c.stands for c in self.consent)
 
 
-def _money(cents: int, currency: str) -> str:
-    return f"{cents / 100:,.2f} {currency.upper()}"
-
-
 def remix_for_trail(*, remix_id: int) -> Remix:
     return (
         Remix.objects.select_related(
@@ -125,400 +93,56 @@ def remix_for_trail(*, remix_id: int) -> Remix:
     )
 
 
-def _consent_basis(remix: Remix) -> list[ConsentBasis]:
-    events = list(
-        remix.consent_events.select_related("party", "actor", "recording").order_by("seq")
-    )
-    basis = []
-    for event in events:
-        if event.party_id is None:
-            basis.append(ConsentBasis(event, True, "Staff event", None))
-            continue
-        # A handful of parties per remix: one small query each is fine here.
-        effective = consent_effective(party=event.party, recording=remix.recording)
-        if not effective.granted:
-            now = "Revoked since" if effective.event_id else "Never granted"
-            stands = False
-        elif effective.event_id == event.pk:
-            now, stands = "Still in force", True
-        else:
-            now, stands = "Still granted (restated since)", True
-        basis.append(ConsentBasis(event, stands, now, effective.event_id))
-    return basis
+def _split_ids(remix: Remix, settlements: list[Settlement]) -> set[int]:
+    ids = {remix.master_split_version_id, remix.publishing_split_version_id}
+    for s in settlements:
+        ids |= {s.master_split_version_id, s.publishing_split_version_id}
+    return {i for i in ids if i}
+
+
+def _recipe_json(recipe: dict | None) -> str:
+    return json.dumps(recipe, indent=2, sort_keys=True) if recipe else ""
 
 
 def remix_trail(*, remix_id: int) -> RemixTrail:
     """Everything about one remix, each item linked to its source record,
-    with a single chronological story built from all of it."""
+    with a single chronological story built from all of it (one builder per
+    source, in marketplace.audit.trail)."""
     remix = remix_for_trail(remix_id=remix_id)
-    recording = remix.recording
-    consent = _consent_basis(remix)
-    takedowns = list(
-        Takedown.objects.filter(recording=recording).select_related(
-            "placed_event__actor", "lifted_event__actor"
-        )
-    )
-    split_ids = [i for i in (remix.master_split_version_id, remix.publishing_split_version_id) if i]
-    orders = list(remix.orders.select_related("fan").order_by("created_at", "id"))
-    refs = [f"order_{o.pk}" for o in orders]
-    settlements = list(
-        Settlement.objects.filter(Q(order_ref__in=refs) | Q(remix_ref=f"remix_{remix.pk}"))
-        .select_related("transaction")
-        .prefetch_related(
-            Prefetch(
-                "lines",
-                queryset=SettlementLine.objects.select_related("party").prefetch_related(
-                    Prefetch(
-                        "transfers",
-                        queryset=Transfer.objects.order_by("created_at", "id").prefetch_related(
-                            Prefetch("reversals", queryset=Reversal.objects.order_by("id"))
-                        ),
-                    )
-                ),
-            ),
-            "refunds__lines",
-        )
-        .order_by("created_at", "id")
-    )
-    for s in settlements:
-        split_ids += [s.master_split_version_id, s.publishing_split_version_id]
-    splits = list(
-        SplitVersion.objects.filter(pk__in=set(split_ids))
-        .select_related("recording", "work")
-        .prefetch_related(Prefetch("shares", queryset=SplitShare.objects.select_related("party")))
-        .order_by("side", "number")
-    )
-    blocks = list(SettlementBlock.objects.filter(order_ref__in=refs))
-    stripe_ids = {
-        value
-        for o in orders
-        for value in (
-            o.stripe_checkout_session_id,
-            o.stripe_payment_intent_id,
-            o.stripe_charge_id,
-            o.stripe_refund_id,
-            o.stripe_dispute_id,
-        )
-        if value
-    }
-    webhooks = list(
-        WebhookEvent.objects.filter(object_id__in=stripe_ids)
-        .only("id", "stripe_event_id", "type", "status", "received_at", "object_id")
-        .order_by("received_at")
-    )
-    staff_entries = list(
-        StaffAuditEntry.objects.filter(
-            Q(subject_type="remix", subject_id=str(remix.pk))
-            | Q(subject_type="order", subject_id__in=[str(o.pk) for o in orders])
-            | Q(subject_type="recording", subject_id=str(recording.pk))
-        )
-        .select_related("actor")
-        .order_by("seq")
-    )
-    lines = [line for s in settlements for line in s.lines.all()]
-    payees = {
-        p.party_id: p for p in Payee.objects.filter(party_id__in={line.party_id for line in lines})
-    }
-    money: dict[tuple[int, str], PartyMoney] = {}
-    for s in settlements:
-        for line in s.lines.all():
-            if line.party_id is None:
-                continue
-            entry = money.setdefault(
-                (line.party_id, line.kind),
-                PartyMoney(line.party, line.get_kind_display(), currency=s.currency),
-            )
-            entry.amount_cents += line.amount_cents
-            entry.refunded_cents += line.refunded_cents
-            entry.paid_cents += line.transferred_cents - line.reversed_cents
-            entry.owed_cents += line.owed_cents
-            entry.receivable_cents += line.receivable_cents - line.offset_cents
-            payee = payees.get(line.party_id)
-            entry.payee_status = payee.status if payee else "not_started"
-
+    orders = order_list(remix)
+    settlements = settlement_list(remix, orders)
     trail = RemixTrail(
         remix=remix,
-        credits=recording_credits(recording=recording),
-        remixability_now=recording_remixability(recording=recording),
-        consent=consent,
-        takedowns=takedowns,
-        splits=splits,
+        credits=recording_credits(recording=remix.recording),
+        remixability_now=recording_remixability(recording=remix.recording),
+        consent=consent_basis(remix),
+        takedowns=takedown_list(remix.recording),
+        splits=split_list(_split_ids(remix, settlements)),
         orders=orders,
         settlements=settlements,
-        blocks=blocks,
-        money=list(money.values()),
-        staff_entries=staff_entries,
+        blocks=settlement_block_list(orders),
+        money=party_money(settlements),
+        staff_entries=staff_entry_list(remix, orders),
         recipe_json=json.dumps(remix.recipe, indent=2, sort_keys=True),
-        rendered_recipe_json=(
-            json.dumps(remix.rendered_recipe, indent=2, sort_keys=True)
-            if remix.rendered_recipe
-            else ""
-        ),
+        rendered_recipe_json=_recipe_json(remix.rendered_recipe),
         terms=[(TERM_LABELS.get(k, k), bool(v)) for k, v in sorted((remix.terms or {}).items())],
     )
-    trail.items = _trail_items(trail, webhooks)
+    trail.items = _story(trail, webhook_items(webhook_list(order_stripe_ids(orders))))
     return trail
 
 
-def _trail_items(trail: RemixTrail, webhooks: list[WebhookEvent]) -> list[TrailItem]:
-    remix = trail.remix
-    items: list[TrailItem] = []
-    add = items.append
-    for basis in trail.consent:
-        event = basis.event
-        scope = event.recording.title if event.recording_id else "whole catalog"
-        who = event.party.name if event.party_id else "staff"
-        add(
-            TrailItem(
-                event.created_at,
-                "consent",
-                f"{event.get_kind_display()} by {who} ({scope})",
-                f"Consent event #{event.seq}, hash {event.hash[:12]}…; relied on by this remix. "
-                f"Now: {basis.now}.",
-                "ok" if basis.stands else "bad",
-                "stands" if basis.stands else "no longer stands",
-                record_url(event),
-                f"Consent event #{event.seq}",
-            )
-        )
-    for takedown in trail.takedowns:
-        add(
-            TrailItem(
-                takedown.placed_at,
-                "takedown",
-                "Track taken down by staff",
-                takedown.reason,
-                "bad" if takedown.in_force else "muted",
-                "in force" if takedown.in_force else "lifted",
-                record_url(takedown.placed_event),
-                f"Consent event #{takedown.placed_event.seq}",
-            )
-        )
-        if takedown.lifted_event_id:
-            add(
-                TrailItem(
-                    takedown.lifted_at,
-                    "takedown",
-                    "Takedown lifted",
-                    takedown.lifted_event.reason,
-                    "ok",
-                    "lifted",
-                    record_url(takedown.lifted_event),
-                    f"Consent event #{takedown.lifted_event.seq}",
-                )
-            )
-    for version in trail.splits:
-        shares = ", ".join(f"{s.party.name} {s.bps / 100:g}%" for s in version.shares.all())
-        add(
-            TrailItem(
-                version.effective_from,
-                "split",
-                f"{version.get_side_display()} split v{version.number} in effect",
-                shares,
-                "muted",
-                "used",
-                record_url(version),
-                f"Split version #{version.pk}",
-            )
-        )
-    for event in remix_history(remix=remix):
-        is_publication = event.to_status == "published" or (event.data or {}).get("unpublished")
-        category = "publication" if is_publication else "job"
-        status = {
-            "failed": "bad",
-            "cancelled": "bad",
-            "ready": "ok",
-            "published": "ok",
-        }.get(event.to_status, "muted")
-        if (event.data or {}).get("unpublished"):
-            status = "warn"
-        detail = event.reason
-        if event.consent_event_id:
-            detail += f" (caused by consent event #{event.consent_event.seq})"
-        add(
-            TrailItem(
-                event.created_at,
-                category,
-                f"{event.from_status or 'new'} → {event.to_status}"
-                + (" (unpublished)" if (event.data or {}).get("unpublished") else ""),
-                f"{detail} — by {event.get_actor_kind_display().lower()}"
-                + (f" {event.actor}" if event.actor_id else "")
-                + (f", attempt {event.attempt}" if event.attempt else ""),
-                status,
-                event.to_status,
-                record_url(event),
-                f"Remix event #{event.pk}",
-            )
-        )
-    for order in trail.orders:
-        add(
-            TrailItem(
-                order.created_at,
-                "order",
-                f"Order #{order.pk} created ({order.amount_display})",
-                f"Checkout session {order.stripe_checkout_session_id or '—'}",
-                "muted",
-                order.status,
-                record_url(order),
-                f"Order #{order.pk}",
-            )
-        )
-        if order.paid_at:
-            add(
-                TrailItem(
-                    order.paid_at,
-                    "payment",
-                    f"Paid {order.amount_display} through Stripe",
-                    f"Payment intent {order.stripe_payment_intent_id or '—'}, "
-                    f"charge {order.stripe_charge_id or '—'}",
-                    "ok",
-                    "paid",
-                    record_url(order),
-                    f"Order #{order.pk}",
-                )
-            )
-        if order.refunded_at or order.refunded_cents:
-            add(
-                TrailItem(
-                    order.refunded_at or order.updated_at,
-                    "refund",
-                    f"Refunded {order.refunded_display} to the fan",
-                    f"{order.refund_reason} (Stripe refund {order.stripe_refund_id or '—'})",
-                    "warn",
-                    order.status,
-                    record_url(order),
-                    f"Order #{order.pk}",
-                )
-            )
-    for hook in webhooks:
-        add(
-            TrailItem(
-                hook.received_at,
-                "stripe",
-                f"Stripe event {hook.type}",
-                f"{hook.stripe_event_id} about {hook.object_id}",
-                "ok" if hook.status in WebhookEvent.DONE else "warn",
-                hook.status,
-                record_url(hook),
-                f"Webhook event #{hook.pk}",
-            )
-        )
-    for block in trail.blocks:
-        add(
-            TrailItem(
-                block.created_at,
-                "settlement",
-                f"Settlement refused for {block.order_ref}",
-                block.reason,
-                "ok" if block.resolved_at else "bad",
-                "resolved" if block.resolved_at else "blocked",
-                record_url(block),
-                "Settlement block",
-            )
-        )
-    for settlement in trail.settlements:
-        currency = settlement.currency
-        add(
-            TrailItem(
-                settlement.created_at,
-                "settlement",
-                f"Split posted to the ledger: {_money(settlement.gross_cents, currency)}",
-                f"{settlement.order_ref}, charge {settlement.charge_id}, platform fee "
-                f"{settlement.platform_fee_bps / 100:g}%, "
-                f"master pool {settlement.master_pool_bps / 100:g}%",
-                "ok",
-                "settled",
-                record_url(settlement),
-                f"Settlement #{settlement.pk}",
-            )
-        )
-        for line in settlement.lines.all():
-            who = line.party.name if line.party_id else "Clearmix (platform fee)"
-            add(
-                TrailItem(
-                    settlement.created_at,
-                    "split line",
-                    f"{line.get_kind_display()}: {who} {_money(line.amount_cents, currency)}",
-                    f"{line.bps / 100:g}% of the pool" if line.bps else "",
-                    "muted",
-                    "line",
-                    record_url(line),
-                    f"Line #{line.pk}",
-                )
-            )
-            transfers = list(line.transfers.all())
-            for tr in transfers:
-                add(
-                    TrailItem(
-                        tr.created_at,
-                        "transfer",
-                        f"Transfer {_money(tr.amount_cents, tr.currency)} to {line.party.name}",
-                        f"{tr.destination} · {tr.stripe_transfer_id or 'not sent'} · "
-                        f"{tr.attempts} attempt(s){' · ' + tr.last_error if tr.last_error else ''}",
-                        {"succeeded": "ok", "failed": "bad", "pending": "warn"}.get(
-                            tr.status, "muted"
-                        ),
-                        tr.get_status_display(),
-                        record_url(tr),
-                        f"Transfer #{tr.pk}",
-                    )
-                )
-                for rv in tr.reversals.all():
-                    add(
-                        TrailItem(
-                            rv.created_at,
-                            "reversal",
-                            f"Reversal {_money(rv.amount_cents, tr.currency)} "
-                            f"from {line.party.name}",
-                            f"{rv.stripe_reversal_id or 'not sent'}"
-                            + (f" · {rv.last_error}" if rv.last_error else ""),
-                            {"succeeded": "ok", "failed": "bad", "receivable": "bad"}.get(
-                                rv.status, "warn"
-                            ),
-                            rv.get_status_display(),
-                            record_url(rv),
-                            f"Reversal #{rv.pk}",
-                        )
-                    )
-            if line.party_id and line.owed_cents > 0:
-                add(
-                    TrailItem(
-                        timezone.now(),
-                        "owed",
-                        f"Owed to {line.party.name}: {_money(line.owed_cents, currency)}",
-                        "Payable balance, swept when the party can receive transfers.",
-                        "warn",
-                        "owed",
-                        record_url(line),
-                        f"Line #{line.pk}",
-                    )
-                )
-        for refund in settlement.refunds.all():
-            add(
-                TrailItem(
-                    refund.created_at,
-                    "refund",
-                    f"{refund.get_kind_display()} posted: {_money(refund.amount_cents, currency)}",
-                    f"{refund.external_id}, spread over {len(refund.lines.all())} line(s)",
-                    "warn",
-                    refund.get_status_display(),
-                    record_url(refund),
-                    f"Refund #{refund.pk}",
-                )
-            )
-    for entry in trail.staff_entries:
-        add(
-            TrailItem(
-                entry.created_at,
-                "staff",
-                f"Staff action {entry.action} by {entry.actor}",
-                entry.reason,
-                "muted",
-                f"log #{entry.seq}",
-                record_url(entry),
-                f"Audit entry #{entry.seq}",
-            )
-        )
+def _story(trail: RemixTrail, webhook_story: list[TrailItem]) -> list[TrailItem]:
+    items = [
+        *consent_items(trail.consent),
+        *takedown_items(trail.takedowns),
+        *split_items(trail.splits),
+        *job_items(trail.remix),
+        *order_items(trail.orders),
+        *webhook_story,
+        *block_items(trail.blocks),
+        *settlement_items(trail.settlements),
+        *staff_items(trail.staff_entries),
+    ]
     # Stable order: time, then the order added (consent before jobs at a tie).
     far_future = timezone.now() + timedelta(days=36500)
     return sorted(items, key=lambda item: item.when or far_future)
@@ -563,7 +187,10 @@ def remix_search(*, filters: RemixFilters) -> QuerySet[Remix]:
         )
     if filters.fan:
         qs = qs.filter(
-            Q(fan__email__icontains=filters.fan) | Q(fan__display_name__icontains=filters.fan)
+            Q(fan__handle__icontains=filters.fan)
+            | Q(fan__display_name__icontains=filters.fan)
+            # Staff may look up a support request by its sender's address.
+            | Q(fan__email__icontains=filters.fan)
         )
     if filters.status:
         qs = qs.filter(status=filters.status)
@@ -681,7 +308,7 @@ def staff_audit_list(
     if action:
         qs = qs.filter(action__icontains=action)
     if actor:
-        qs = qs.filter(actor__email__icontains=actor)
+        qs = qs.filter(Q(actor__handle__icontains=actor) | Q(actor__email__icontains=actor))
     if date_from:
         qs = qs.filter(created_at__gte=_day_start(date_from))
     if date_to:

@@ -7,10 +7,16 @@ from typing import Any
 
 from django.db import transaction
 
-from catalog.audit_log import Action, staff_audit_append
-from catalog.errors import DomainError, PermissionDenied
+from accounts.handles import EMAIL_RE
+from catalog.audit_log import staff_audit_append
 from catalog.models import StaffAuditEntry
+from core.errors import DomainError, NotFound, PermissionDenied
+from marketplace.billing.services.refunds import order_refund_full
 from marketplace.models import CheckRun, Order
+from marketplace.staff_actions import Action
+from royalties.ledger import ledger_reverse
+from royalties.models import LedgerTransaction, Transfer
+from royalties.tasks import transfer_line
 
 from . import checks
 
@@ -39,8 +45,6 @@ def staff_order_refund(*, order: Order, actor: Any, reason: str) -> Order:
     ledger side (reversals) follows from Stripe's charge.refunded webhook, as
     for any refund.
     """
-    from marketplace.billing.services import order_refund_full
-
     _require_auditor(actor)
     reason = _require_reason(reason)
     order = Order.objects.select_for_update().get(pk=order.pk)
@@ -69,12 +73,11 @@ def staff_transfer_retry(*, transfer_id: int, actor: Any, reason: str) -> None:
     backoff time. The audit entry is written with the request; the transfer
     itself goes out after commit on a worker (never a Stripe call inside a
     database transaction), with the line's same idempotency rules."""
-    from royalties.models import Transfer
-    from royalties.tasks import transfer_line
-
     _require_auditor(actor)
     reason = _require_reason(reason)
-    transfer = Transfer.objects.select_for_update().get(pk=transfer_id)
+    transfer = Transfer.objects.select_for_update().filter(pk=transfer_id).first()
+    if transfer is None:
+        raise NotFound(f"There is no transfer #{transfer_id}.")
     if transfer.status != Transfer.Status.FAILED:
         raise DomainError(
             f"Transfer #{transfer.pk} is {transfer.get_status_display().lower()}, not failed.",
@@ -103,9 +106,6 @@ def staff_ledger_correction(*, txn_id: int, actor: Any, reason: str):
     transaction (royalties.ledger.ledger_reverse), logged in the same
     database transaction. No page offers it yet; it is for the shell and
     runbooks, so that even hand corrections leave a trace."""
-    from royalties.ledger import ledger_reverse
-    from royalties.models import LedgerTransaction
-
     _require_auditor(actor)
     reason = _require_reason(reason)
     txn = LedgerTransaction.objects.get(pk=txn_id)
@@ -133,11 +133,20 @@ def export_record(
         subject_type="export",
         subject_id=export,
         reason=f"CSV export of {export}",
-        data={"filters": filters or {}, "rows": rows},
+        data={"filters": _without_emails(filters or {}), "rows": rows},
     )
+
+
+def _without_emails(filters: dict) -> dict:
+    # The log is append-only and hashed: an address typed into a filter could
+    # never be erased from it, so it is recorded only as having been there.
+    return {
+        key: EMAIL_RE.sub("[email address]", value) if isinstance(value, str) else value
+        for key, value in filters.items()
+    }
 
 
 def check_run_now(*, name: str, actor: Any) -> CheckRun:
     """An auditor asks for a check now instead of waiting for beat."""
     _require_auditor(actor)
-    return checks.check_run(name=name, triggered_by=actor.email)
+    return checks.check_run(name=name, triggered_by=f"@{actor.handle}")

@@ -1,16 +1,6 @@
-"""Display of integer minor units. No floats: the split is string arithmetic."""
+"""Money on the marketplace's pages: core's one formatter, under the name the
+billing code already uses."""
 
-from __future__ import annotations
+from core.money import format_money as money_display
 
-SYMBOLS = {"usd": "$", "eur": "€", "gbp": "£"}
-ZERO_DECIMAL = {"jpy", "krw"}
-
-
-def money_display(cents: int, currency: str) -> str:
-    currency = currency.lower()
-    symbol = SYMBOLS.get(currency, "")
-    suffix = "" if symbol else f" {currency.upper()}"
-    if currency in ZERO_DECIMAL:
-        return f"{symbol}{cents:,}{suffix}"
-    major, minor = divmod(int(cents), 100)
-    return f"{symbol}{major:,}.{minor:02d}{suffix}"
+__all__ = ["money_display"]

@@ -3,7 +3,7 @@
 Billing must not decide consent (catalog owns the rule) but it must ask before
 it charges: the owner check and catalog's remixability rule always run, and
 other apps may add gates with `register_remix_gate(fn)`, where
-`fn(*, fan, remix)` raises catalog.errors.DomainError when the remix may not be
+`fn(*, fan, remix)` raises core.errors.DomainError when the remix may not be
 bought now (for example a remix whose job was cancelled).
 """
 
@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from catalog.errors import DomainError, NotFound, PermissionDenied
 from catalog.selectors import recording_remixability
+from core.errors import DomainError, NotFound, PermissionDenied
 from remixing.models import Remix
+from remixing.selectors import remix_delivery_readiness, remix_terms_refusal
 
 RemixGate = Callable[..., None]
 _gates: list[RemixGate] = []
@@ -37,8 +38,12 @@ def remix_transfer_group(remix: Remix) -> str:
 
 
 def remix_is_remixable(*, remix: Remix) -> tuple[bool, str]:
+    """Remixable now, and under terms that still allow everything its recipe does."""
     result = recording_remixability(recording=remix.recording)
-    return bool(result.remixable), str(getattr(result, "why_not", "") or "")
+    if not result.remixable:
+        return False, str(getattr(result, "why_not", "") or "")
+    refusal = remix_terms_refusal(remix=remix, terms=dict(result.terms))
+    return not refusal, refusal
 
 
 def remix_purchase_check(*, fan: Any, remix: Remix) -> None:
@@ -56,6 +61,11 @@ def remix_purchase_check(*, fan: Any, remix: Remix) -> None:
             f"{why_not}".strip(),
             code="not_remixable",
         )
+    readiness = remix_delivery_readiness(remix=remix)
+    if not readiness.ready:
+        # Paid means delivered or refunded: never take money for a render
+        # that has no stems to render from.
+        raise DomainError(readiness.message, code="not_deliverable")
     for gate in _gates:
         gate(fan=fan, remix=remix)
 

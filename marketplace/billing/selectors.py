@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 
-from catalog.errors import NotFound
+from core.errors import NotFound
 from marketplace.models import Order, Plan, Subscription, SubscriptionCheckout, WebhookEvent
 
 from .entitlements import Entitlement, fan_entitlement
@@ -71,7 +71,11 @@ def subscription_get_for_user(*, user: Any, subscription_id: int) -> Subscriptio
 
 
 def order_list_for_fan(*, fan: Any) -> QuerySet[Order]:
-    return Order.objects.filter(fan=fan).order_by("-created_at")
+    return (
+        Order.objects.filter(fan=fan)
+        .select_related("remix", "remix__recording")
+        .order_by("-created_at")
+    )
 
 
 def order_get_for_fan(*, fan: Any, order_id: int) -> Order:
@@ -143,8 +147,6 @@ def webhook_event_list(*, status: str | None = None, limit: int = 200) -> QueryS
 
 
 def webhook_event_counts() -> dict[str, int]:
-    from django.db.models import Count
-
     return dict(
         WebhookEvent.objects.values_list("status")
         .annotate(n=Count("id"))

@@ -4,7 +4,7 @@ with ids only (receivers re-read what they need in their own transaction).
 order_paid(sender=Order, order_id: int)
     A remix order was paid (Stripe said so through a webhook). The remix side
     re-checks remixability, then renders and publishes; if consent was revoked
-    meanwhile it calls marketplace.billing.services.order_refund_full(order=...,
+    meanwhile it calls marketplace.billing.services.refunds.order_refund_full(order=...,
     reason=...). Royalties may post the settlement here too.
 order_refunded(sender=Order, order_id: int, refunded_cents: int, reason: str)
     Our copy of the order saw (more) money go back to the fan.

@@ -7,12 +7,18 @@ is not free and they are thread-safe.
 
 from __future__ import annotations
 
+import logging
 import threading
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import stripe
 from django.conf import settings
+
+from core.errors import DomainError
+
+logger = logging.getLogger(__name__)
 
 _lock = threading.Lock()
 _clients: dict[tuple[str, str], stripe.StripeClient] = {}
@@ -27,7 +33,9 @@ def stripe_client() -> stripe.StripeClient:
                 settings.STRIPE_API_KEY,
                 base_addresses={"api": settings.STRIPE_API_BASE},
                 # Safe because every POST carries our own idempotency key.
-                max_network_retries=2,
+                max_network_retries=settings.STRIPE_MAX_NETWORK_RETRIES,
+                # Stripe away: the call fails in bounded time, never hangs.
+                http_client=stripe.RequestsClient(timeout=settings.STRIPE_TIMEOUT_SECONDS),
             )
             _clients[key] = client
     return client
@@ -74,3 +82,18 @@ def object_id(value: Any) -> str:
     if isinstance(value, str):
         return value
     return str(sget(value, "id", default=""))
+
+
+def stripe_time(value: Any) -> datetime | None:
+    """A Stripe timestamp (seconds since the epoch) as an aware datetime."""
+    return datetime.fromtimestamp(int(value), tz=UTC) if value else None
+
+
+def payment_provider_error(exc: stripe.StripeError) -> DomainError:
+    """What a fan is told when a call to Stripe fails (logged for staff)."""
+    logger.warning("Stripe call failed: %s", exc)
+    return DomainError(
+        "Our payment provider could not be reached. Nothing was charged; please try again.",
+        code="payment_provider_error",
+        status_code=502,
+    )

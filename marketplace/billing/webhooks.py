@@ -1,84 +1,61 @@
-"""The Stripe webhook pipeline: verify, store once, dispatch by type.
+"""The Stripe webhook pipeline: verify, store once, fetch, then apply.
 
-Other apps register handlers here (royalties for account.updated, charge.*,
-charge.dispute.*, transfer.*). A handler is `fn(event: stripe.Event) -> None`;
-it runs inside the same transaction that stores the event, so either the event
-is recorded as processed together with all of its effects, or nothing is and
-the endpoint answers 500 so Stripe retries. Handlers must be idempotent and
-must not move state backwards (events come twice and out of order).
+1. `webhook_event_verify` checks the signature over the raw body.
+2. `webhook_event_process` stores the event once by its id (a duplicate of an
+   event already handled stops here), runs each handler's `fetch` — every read
+   from Stripe — with no transaction open, then runs each handler's `apply` in
+   one transaction that locks the event's row and marks it processed. Either
+   the event is recorded as processed together with all of its effects, or
+   nothing is and the endpoint answers 500 so Stripe retries. Side effects run
+   on commit.
+
+The handlers are listed in one table, `handlers.HANDLERS`, keyed by event type.
+They must be idempotent and must not move state backwards (events come twice
+and out of order).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
+from typing import Any
 
 import stripe
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
+from catalog.json_limits import JSONRejected, json_depth_check
 from marketplace.models import WebhookEvent
 
-from .stripe_client import object_id, sget
+from .handlers import WebhookHandler, handlers_for
+from .stripe_client import object_id, sget, stripe_time
 
 logger = logging.getLogger(__name__)
 
-Handler = Callable[[stripe.Event], None]
-
-_registry: dict[str, list[Handler]] = {}
-
 SIGNATURE_TOLERANCE_SECONDS = 300
-
-
-def register_handler(event_type: str, fn: Handler) -> Handler:
-    """Register `fn` for `event_type` (exact type, e.g. "charge.dispute.created").
-
-    Registering the same function twice is a no-op, so calling this from
-    AppConfig.ready() (which may run more than once in tests) is safe.
-    Handlers for one type run in registration order.
-    """
-    handlers = _registry.setdefault(event_type, [])
-    if fn not in handlers:
-        handlers.append(fn)
-    return fn
-
-
-def handles(*event_types: str) -> Callable[[Handler], Handler]:
-    """Decorator form of register_handler."""
-
-    def decorate(fn: Handler) -> Handler:
-        for event_type in event_types:
-            register_handler(event_type, fn)
-        return fn
-
-    return decorate
-
-
-def unregister_handler(event_type: str, fn: Handler) -> None:
-    handlers = _registry.get(event_type, [])
-    if fn in handlers:
-        handlers.remove(fn)
-
-
-def handlers_for(event_type: str) -> list[Handler]:
-    # Importing registers marketplace's own handlers (subscriptions, orders).
-    from . import handlers  # noqa: F401
-
-    return list(_registry.get(event_type, []))
 
 
 class BadWebhook(Exception):
     """The request is not a genuine, fresh Stripe event: answer 400."""
 
 
+WEBHOOK_MAX_DEPTH = 64
+
+
 def webhook_event_verify(*, payload: bytes, signature: str | None) -> stripe.Event:
     """Verify the signature over the raw body (never a re-serialised one)."""
     if not signature:
         raise BadWebhook("Missing Stripe-Signature header.")
+    try:
+        # Before the SDK's json.loads: a body nested thousands deep is refused,
+        # not a RecursionError. Stripe's events nest far less than this.
+        json_depth_check(payload.decode("utf-8", errors="replace"), max_depth=WEBHOOK_MAX_DEPTH)
+    except JSONRejected as exc:
+        raise BadWebhook(str(exc)) from exc
     try:
         return stripe.Webhook.construct_event(
             payload,
@@ -99,24 +76,21 @@ class WebhookOutcome:
 
 
 def _event_created(event: stripe.Event) -> datetime | None:
-    created = sget(event, "created")
-    return datetime.fromtimestamp(int(created), tz=UTC) if created else None
+    return stripe_time(sget(event, "created"))
 
 
-def _claim(event: stripe.Event, payload: dict) -> tuple[WebhookEvent, bool]:
-    """Lock the row for this event id, creating it if new. Returns (row, created).
+def webhook_event_store(*, event: stripe.Event, payload: dict) -> WebhookEvent:
+    """The event's row, created on first sight (its own short transaction).
 
-    On PostgreSQL a concurrent duplicate blocks on the unique index until the
-    first transaction ends, then sees IntegrityError and re-reads the committed
-    row under lock: so exactly one thread runs the handlers.
-    """
+    A concurrent first delivery of the same id loses on the unique index and
+    reads the winner's row instead."""
     event_id = str(sget(event, "id"))
-    row = WebhookEvent.objects.select_for_update().filter(stripe_event_id=event_id).first()
+    row = WebhookEvent.objects.filter(stripe_event_id=event_id).first()
     if row is not None:
-        return row, False
+        return row
     try:
         with transaction.atomic():
-            row = WebhookEvent.objects.create(
+            return WebhookEvent.objects.create(
                 stripe_event_id=event_id,
                 type=str(sget(event, "type", default="")),
                 api_version=str(sget(event, "api_version", default="") or ""),
@@ -125,35 +99,52 @@ def _claim(event: stripe.Event, payload: dict) -> tuple[WebhookEvent, bool]:
                 object_id=object_id(sget(event, "data", "object")),
                 payload=payload,
             )
-        return row, True
     except IntegrityError:
-        return WebhookEvent.objects.select_for_update().get(stripe_event_id=event_id), False
+        return WebhookEvent.objects.get(stripe_event_id=event_id)
+
+
+def _duplicate(row: WebhookEvent) -> WebhookOutcome:
+    WebhookEvent.objects.filter(pk=row.pk).update(duplicates=F("duplicates") + 1)
+    row.refresh_from_db()
+    return WebhookOutcome(event=row, duplicate=True)
+
+
+def _apply(
+    row_id: int, event: stripe.Event, handlers: tuple[WebhookHandler, ...], fetched: list[Any]
+) -> WebhookOutcome:
+    """Run every handler's apply and mark the event done, in one transaction.
+
+    The row lock makes concurrent deliveries of one event take turns: the
+    first runs the handlers, the others then find it done."""
+    with transaction.atomic():
+        row = WebhookEvent.objects.select_for_update().get(pk=row_id)
+        if row.status in WebhookEvent.DONE:
+            return _duplicate(row)
+        row.attempts += 1
+        for handler, answer in zip(handlers, fetched, strict=True):
+            handler.apply(event, answer)
+        row.status = WebhookEvent.Status.PROCESSED if handlers else WebhookEvent.Status.IGNORED
+        row.handlers = [handler.name for handler in handlers]
+        row.processed_at = timezone.now()
+        row.last_error = ""
+        row.save()
+        return WebhookOutcome(event=row, duplicate=False)
 
 
 def webhook_event_process(*, event: stripe.Event, payload: bytes) -> WebhookOutcome:
-    """Store the event once and run its handlers, all in one transaction.
+    """Store the event once, read Stripe for its handlers, then apply them.
 
     Raises whatever a handler raised (after recording the failure in its own
     transaction) so the view answers 500 and Stripe retries.
     """
     body = json.loads(payload)
     try:
-        with transaction.atomic():
-            row, _created = _claim(event, body)
-            if row.status in WebhookEvent.DONE:
-                # Already handled (sequential or concurrent duplicate).
-                WebhookEvent.objects.filter(pk=row.pk).update(duplicates=row.duplicates + 1)
-                return WebhookOutcome(event=row, duplicate=True)
-            handlers = handlers_for(row.type)
-            row.attempts += 1
-            for handler in handlers:
-                handler(event)
-            row.status = WebhookEvent.Status.PROCESSED if handlers else WebhookEvent.Status.IGNORED
-            row.handlers = [f"{h.__module__}.{h.__qualname__}" for h in handlers]
-            row.processed_at = timezone.now()
-            row.last_error = ""
-            row.save()
-            return WebhookOutcome(event=row, duplicate=False)
+        row = webhook_event_store(event=event, payload=body)
+        if row.status in WebhookEvent.DONE:
+            return _duplicate(row)  # already handled (sequential duplicate)
+        handlers = handlers_for(row.type)
+        fetched = [handler.fetch(event) for handler in handlers]
+        return _apply(row.pk, event, handlers, fetched)
     except Exception as exc:
         _record_failure(event=event, body=body, exc=exc)
         raise
@@ -163,8 +154,9 @@ def _record_failure(*, event: stripe.Event, body: dict, exc: Exception) -> None:
     """Best effort: show staff why an event failed. Stripe retries it anyway."""
     logger.exception("Stripe webhook %s failed", sget(event, "id"))
     try:
+        row = webhook_event_store(event=event, payload=body)
         with transaction.atomic():
-            row, _ = _claim(event, body)
+            row = WebhookEvent.objects.select_for_update().get(pk=row.pk)
             if row.status in WebhookEvent.DONE:
                 return
             row.status = WebhookEvent.Status.FAILED

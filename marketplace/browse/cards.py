@@ -6,10 +6,11 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from django.template.loader import render_to_string
 from django.urls import reverse
 
 from catalog.models import Recording, RecordingArtist
-from catalog.selectors import Remixability, recording_remixability_map
+from catalog.selectors import Remixability, recording_remixability_stored
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,9 @@ def artist_names(recording: Recording) -> str:
 
 def track_cards(recordings: Sequence[Recording]) -> list[TrackCard]:
     recordings = list(recordings)
-    verdicts: dict[int, Remixability] = recording_remixability_map(recordings)
+    # The stored verdicts: a card costs no query, remixable or not (the
+    # track's page gives the full reasons).
+    verdicts: dict[int, Remixability] = recording_remixability_stored(recordings)
     cards = []
     for recording in recordings:
         verdict = verdicts[recording.pk]
@@ -66,3 +69,11 @@ def track_cards(recordings: Sequence[Recording]) -> list[TrackCard]:
             )
         )
     return cards
+
+
+def track_grid(recordings: Sequence[Recording]) -> tuple[int, str]:
+    """How many cards, and their grid as HTML: what lists cache (rendering
+    the cards costs more than finding them)."""
+    cards = track_cards(recordings)
+    html = render_to_string("marketplace/_track_grid.html", {"tracks": cards}) if cards else ""
+    return len(cards), html

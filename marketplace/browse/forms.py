@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from django import forms
 
-from catalog.models import Recording
+from catalog.selectors import recording_facets
 
 
 class CatalogFilterForm(forms.Form):
@@ -29,15 +31,16 @@ class CatalogFilterForm(forms.Form):
         label="Also show tracks that can't be remixed yet", required=False
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, listing_version: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        recordings = Recording.objects.all()
-        genres = sorted({g for g in recordings.values_list("genre", flat=True) if g})
-        keys = sorted({k for k in recordings.values_list("key", flat=True) if k})
-        moods = sorted({m for ms in recordings.values_list("mood", flat=True) for m in ms or []})
-        self.fields["genre"].choices = [("", "Any genre"), *((g, g) for g in genres)]
-        self.fields["key"].choices = [("", "Any key"), *((k, k) for k in keys)]
-        self.fields["mood"].choices = [("", "Any mood"), *((m, m.capitalize()) for m in moods)]
+        facets = recording_facets(version=listing_version)
+        choice = lambda name: cast(forms.ChoiceField, self.fields[name])  # noqa: E731
+        choice("genre").choices = [("", "Any genre"), *((g, g) for g in facets.genres)]
+        choice("key").choices = [("", "Any key"), *((k, k) for k in facets.keys)]
+        choice("mood").choices = [
+            ("", "Any mood"),
+            *((m, m.capitalize()) for m in facets.moods),
+        ]
 
     def clean(self):
         data = super().clean()

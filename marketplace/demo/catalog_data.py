@@ -12,6 +12,7 @@ class DemoUser:
     email: str
     name: str
     roles: tuple[str, ...]
+    handle: str  # the public name; the email is only the login
 
 
 @dataclass(frozen=True)
@@ -37,12 +38,12 @@ class DemoTrack:
 
 
 USERS = (
-    DemoUser("fan@clearmix.demo", "Frankie Fan", ("fan",)),
-    DemoUser("artist@clearmix.demo", "Nova Lane", ("artist",)),
-    DemoUser("tidewater@clearmix.demo", "Tess of The Tidewater", ("artist",)),
-    DemoUser("mira@clearmix.demo", "Mira", ("artist",)),
-    DemoUser("songwriter@clearmix.demo", "June Okafor", ("songwriter",)),
-    DemoUser("auditor@clearmix.demo", "Avery Auditor", ("auditor",)),
+    DemoUser("fan@clearmix.demo", "Frankie Fan", ("fan",), "frankie"),
+    DemoUser("artist@clearmix.demo", "Nova Lane", ("artist",), "novalane"),
+    DemoUser("tidewater@clearmix.demo", "Tess of The Tidewater", ("artist",), "tidewater"),
+    DemoUser("mira@clearmix.demo", "Mira", ("artist",), "mira_music"),
+    DemoUser("songwriter@clearmix.demo", "June Okafor", ("songwriter",), "june_okafor"),
+    DemoUser("auditor@clearmix.demo", "Avery Auditor", ("auditor",), "avery_audits"),
 )
 
 # artist party name -> the demo login that claims it
@@ -60,6 +61,9 @@ PUBLISHERS = ("Brightline Publishing",)
 
 # Nova Lane opted in for her whole catalog; Mira for hers; Kairo Beats and Sol never did.
 CATALOG_WIDE_CONSENT = ("Nova Lane", "Mira")
+# Terms beyond the defaults in those catalog-wide grants: Nova Lane lets fans sing
+# covers of her tracks (off by default), so the demo shows "Sing your own cover".
+CATALOG_WIDE_TERMS = {"Nova Lane": {"covers": True}}
 
 TRACKS = (
     DemoTrack(

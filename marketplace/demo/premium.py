@@ -13,15 +13,17 @@ from collections.abc import Callable
 from django.conf import settings
 
 from marketplace.billing.entitlements import fan_entitlement
-from marketplace.billing.services import subscription_checkout_start, subscription_refresh
+from marketplace.billing.services.subscription_checkout import subscription_checkout_start
+from marketplace.billing.services.subscriptions import subscription_refresh
 from marketplace.billing.stripe_client import stripe_client
 from marketplace.models import Plan
+from royalties.models import Payee
+from royalties.services.payees import payee_onboarding_link, payee_refresh
+from stripe_sandbox.testing import submit_checkout, submit_onboarding
 
 
 def demo_fan_subscribe(*, user, log: Callable[[str], None] = print) -> bool:
     """Returns True when the fan may remix. Needs the sandbox to be running."""
-    from stripe_sandbox.testing import submit_checkout
-
     if not settings.STRIPE_SANDBOX:
         return fan_entitlement(user=user).can_remix
     for code in (Plan.Code.PREMIUM, Plan.Code.REMIX_ADDON):
@@ -55,10 +57,6 @@ def demo_party_onboard(*, party, user, log: Callable[[str], None] = print) -> No
     """Complete Stripe Connect Express onboarding for one demo party through
     the sandbox's hosted onboarding page, so some payouts flow at once while
     others (parties not onboarded) accrue as owed."""
-    from royalties.models import Payee
-    from royalties.services import payee_onboarding_link, payee_refresh
-    from stripe_sandbox.testing import submit_onboarding
-
     if not settings.STRIPE_SANDBOX:
         return
     existing = Payee.objects.filter(party=party).first()

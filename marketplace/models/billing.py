@@ -12,6 +12,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from core.money import format_money
+
 
 class Plan(models.Model):
     """A recurring plan sold through Stripe Billing (synced by stripe_sync_catalog)."""
@@ -47,9 +49,7 @@ class Plan(models.Model):
 
     @property
     def price_display(self) -> str:
-        from marketplace.billing.money import money_display
-
-        return money_display(self.amount_cents, self.currency)
+        return format_money(self.amount_cents, self.currency)
 
 
 class BillingCustomer(models.Model):
@@ -195,11 +195,32 @@ class Order(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     paid_at = models.DateTimeField(null=True, blank=True)
+    # When its split was posted to the ledger (set in the same transaction as
+    # the settlement): paid orders without it are the settling queue.
+    settled_at = models.DateTimeField(null=True, blank=True)
     refunded_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    # The last time a pending order's Checkout Session was asked for at Stripe
+    # (success page or sweep) and what it said ("complete/paid", "open/unpaid").
+    stripe_checked_at = models.DateTimeField(null=True, blank=True)
+    stripe_session_status = models.CharField(max_length=40, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["status", "created_at"], name="order_status_created"),
+            # The settling queue, oldest payment first (a partial index: it
+            # holds only the orders waiting, however long the history).
+            models.Index(
+                fields=["paid_at", "id"],
+                name="order_unsettled",
+                condition=Q(
+                    paid_at__isnull=False,
+                    settled_at__isnull=True,
+                    status__in=["paid", "partially_refunded", "disputed"],
+                ),
+            ),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(amount_cents__gt=0), name="order_amount_positive"),
             models.CheckConstraint(
@@ -222,12 +243,8 @@ class Order(models.Model):
 
     @property
     def amount_display(self) -> str:
-        from marketplace.billing.money import money_display
-
-        return money_display(self.amount_cents, self.currency)
+        return format_money(self.amount_cents, self.currency)
 
     @property
     def refunded_display(self) -> str:
-        from marketplace.billing.money import money_display
-
-        return money_display(self.refunded_cents, self.currency)
+        return format_money(self.refunded_cents, self.currency)

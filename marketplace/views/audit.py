@@ -4,25 +4,25 @@ CSV export is logged in the staff audit log before it is sent."""
 
 from __future__ import annotations
 
-from datetime import date
 from functools import wraps
 
 from django.apps import apps
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.dateparse import parse_date
 from django.views.decorators.http import require_GET, require_POST
 
-from catalog.errors import DomainError
 from catalog.models import Party
-from marketplace.audit import anomalies, checks, exports, selectors, services
+from core.errors import DomainError, NotFound
+from marketplace.audit import anomalies, checks, exports, forms, selectors, services
 from marketplace.audit.links import RECORD_MODELS
 from marketplace.models import CheckRun, Order
-from remixing.models import Remix
+from remixing import services as remixing_services
+from remixing.audio import separation_availability
+from remixing.models import Remix, StemSet
 
 
 def auditor_required(view):
@@ -38,11 +38,9 @@ def auditor_required(view):
     return wrapper
 
 
-def _date(value: str | None) -> date | None:
-    try:
-        return parse_date(value or "")
-    except ValueError:
-        return None
+def _dates(request: HttpRequest) -> dict:
+    data = forms.query_data(request.GET, date_from="from", date_to="to")
+    return forms.DateRangeForm(data).values()
 
 
 def _wants_csv(request: HttpRequest) -> bool:
@@ -81,6 +79,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "sections": sections,
         "total": sum(s["count"] for s in sections),
         "checks": check_rows,
+        "separation": separation_availability(),
     }
     return render(request, "marketplace/audit/dashboard.html", context)
 
@@ -108,18 +107,15 @@ def anomaly_list(request: HttpRequest, kind: str) -> HttpResponse:
 
 
 def _remix_filters(request: HttpRequest) -> selectors.RemixFilters:
-    get = request.GET
-    party_id = get.get("party")
-    recording_id = get.get("recording_id")
+    data = forms.query_data(request.GET, date_from="from", date_to="to", party_id="party")
+    values = forms.RemixFilterForm(data).values()
+    text = {name: values[name] or "" for name in ("artist", "recording", "fan", "status")}
     return selectors.RemixFilters(
-        artist=get.get("artist", "").strip(),
-        recording=get.get("recording", "").strip(),
-        fan=get.get("fan", "").strip(),
-        status=get.get("status", "") if get.get("status", "") in Remix.Status.values else "",
-        date_from=_date(get.get("from")),
-        date_to=_date(get.get("to")),
-        party_id=int(party_id) if party_id and party_id.isdigit() else None,
-        recording_id=int(recording_id) if recording_id and recording_id.isdigit() else None,
+        **text,
+        date_from=values["date_from"],
+        date_to=values["date_to"],
+        party_id=values["party_id"],
+        recording_id=values["recording_id"],
     )
 
 
@@ -164,6 +160,10 @@ def record_detail(request: HttpRequest, key: str, pk: str) -> HttpResponse:
     if label is None:
         raise Http404("Not an auditable record.")
     model = apps.get_model(label)
+    try:
+        pk = model._meta.pk.to_python(pk)
+    except ValidationError:
+        raise Http404("No such record.") from None
     obj = get_object_or_404(model, pk=pk)
     context = {
         **_base_context(),
@@ -179,7 +179,7 @@ def record_detail(request: HttpRequest, key: str, pk: str) -> HttpResponse:
 @require_GET
 @auditor_required
 def artist_list(request: HttpRequest) -> HttpResponse:
-    q = request.GET.get("q", "").strip()
+    q = request.GET.get("q", "").strip()[:200]
     parties = selectors.party_list_for_reports(q=q)[:200]
     return render(
         request, "marketplace/audit/artists.html", {**_base_context(), "parties": parties, "q": q}
@@ -190,7 +190,8 @@ def artist_list(request: HttpRequest) -> HttpResponse:
 @auditor_required
 def artist_report(request: HttpRequest, party_id: int) -> HttpResponse:
     party = get_object_or_404(Party, pk=party_id)
-    date_from, date_to = _date(request.GET.get("from")), _date(request.GET.get("to"))
+    dates = _dates(request)
+    date_from, date_to = dates["date_from"], dates["date_to"]
     report = selectors.artist_report(party=party, date_from=date_from, date_to=date_to)
     if _wants_csv(request):
         filters = {"party_id": party.pk, "from": str(date_from or ""), "to": str(date_to or "")}
@@ -215,11 +216,12 @@ def artist_report(request: HttpRequest, party_id: int) -> HttpResponse:
 @auditor_required
 def audit_log(request: HttpRequest) -> HttpResponse:
     get = request.GET
+    values = forms.LogFilterForm(forms.query_data(get, date_from="from", date_to="to")).values()
     filters = {
-        "action": get.get("action", "").strip(),
-        "actor": get.get("actor", "").strip(),
-        "date_from": _date(get.get("from")),
-        "date_to": _date(get.get("to")),
+        "action": values["action"] or "",
+        "actor": values["actor"] or "",
+        "date_from": values["date_from"],
+        "date_to": values["date_to"],
     }
     entries = selectors.staff_audit_list(**filters)
     if _wants_csv(request):
@@ -282,6 +284,8 @@ def transfer_retry(request: HttpRequest, transfer_id: int) -> HttpResponse:
         services.staff_transfer_retry(
             transfer_id=transfer_id, actor=request.user, reason=request.POST.get("reason", "")
         )
+    except NotFound:
+        raise Http404("No such transfer.") from None
     except DomainError as error:
         messages.error(request, error.message)
     else:
@@ -289,3 +293,20 @@ def transfer_retry(request: HttpRequest, transfer_id: int) -> HttpResponse:
             request, f"Transfer #{transfer_id} will be sent again now; the audit log records why."
         )
     return redirect("marketplace:audit_anomalies", kind="failed_transfer")
+
+
+@require_POST
+@auditor_required
+def stemset_retry(request: HttpRequest, stem_set_id: int) -> HttpResponse:
+    stem_set = get_object_or_404(StemSet, pk=stem_set_id)
+    try:
+        remixing_services.stemset_retry(
+            stem_set=stem_set, actor=request.user, reason=request.POST.get("reason", "")
+        )
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request, f"Stem set #{stem_set.pk} is queued again; the audit log records why."
+        )
+    return redirect("marketplace:audit_record", key="stem-set", pk=stem_set.pk)

@@ -13,19 +13,36 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from catalog.errors import DomainError
-from marketplace.billing import selectors, services
+from core.errors import DomainError
+from marketplace.billing import selectors
 from marketplace.billing.entitlements import fan_entitlement
 from marketplace.billing.money import money_display
+from marketplace.billing.reconcile import (
+    order_reconcile_on_return,
+    subscription_checkout_reconcile_on_return,
+)
 from marketplace.billing.remixes import remix_get
+from marketplace.billing.services.orders import order_checkout_start
+from marketplace.billing.services.subscription_checkout import subscription_checkout_start
+from marketplace.billing.services.subscriptions import subscription_cancel_at_period_end_set
 from marketplace.models import WebhookEvent
 
 
 def _absolute(request: HttpRequest, name: str, *args) -> str:
     return request.build_absolute_uri(reverse(name, args=args))
+
+
+def _safe_next(request: HttpRequest) -> str | None:
+    """The "next" page if it is one of ours; never another site (open redirect)."""
+    target = (request.POST.get("next") or "").strip()
+    allowed = url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return target if target.startswith("/") and allowed else None
 
 
 def pricing(request: HttpRequest) -> HttpResponse:
@@ -49,7 +66,7 @@ def subscribe(request: HttpRequest, plan_code: str) -> HttpResponse:
         _absolute(request, "marketplace:checkout_success") + "?session_id={CHECKOUT_SESSION_ID}"
     )
     try:
-        attempt = services.subscription_checkout_start(
+        attempt = subscription_checkout_start(
             user=request.user,
             plan_code=plan_code,
             success_url=success_url,
@@ -65,6 +82,8 @@ def subscribe(request: HttpRequest, plan_code: str) -> HttpResponse:
 @never_cache
 def checkout_success(request: HttpRequest) -> HttpResponse:
     session_id = request.GET.get("session_id", "")
+    # Ask Stripe at once: a lost webhook must not leave the fan unsubscribed.
+    subscription_checkout_reconcile_on_return(user=request.user, session_id=session_id)
     try:
         status = selectors.checkout_status(user=request.user, session_id=session_id)
     except DomainError as error:
@@ -118,7 +137,7 @@ def subscription_cancel_toggle(request: HttpRequest, subscription_id: int) -> Ht
         subscription = selectors.subscription_get_for_user(
             user=request.user, subscription_id=subscription_id
         )
-        services.subscription_cancel_at_period_end_set(subscription=subscription, cancel=cancel)
+        subscription_cancel_at_period_end_set(subscription=subscription, cancel=cancel)
     except DomainError as error:
         messages.error(request, error.message)
     else:
@@ -136,7 +155,7 @@ def subscription_cancel_toggle(request: HttpRequest, subscription_id: int) -> Ht
 def order_start(request: HttpRequest, remix_id: int) -> HttpResponse:
     try:
         remix = remix_get(remix_id=remix_id)
-        order = services.order_checkout_start(
+        order = order_checkout_start(
             fan=request.user,
             remix=remix,
             success_url=_absolute(request, "marketplace:order_return")
@@ -145,13 +164,15 @@ def order_start(request: HttpRequest, remix_id: int) -> HttpResponse:
         )
     except DomainError as error:
         messages.error(request, error.message)
-        return redirect(request.POST.get("next") or "marketplace:billing")
+        return redirect(_safe_next(request) or "marketplace:billing")
     return redirect(order.checkout_url)
 
 
 @login_required
 def order_return(request: HttpRequest) -> HttpResponse:
-    """Stripe's success redirect: find the order; its page waits for the webhook."""
+    """Stripe's success redirect: find the order and ask Stripe about its
+    session (a lost webhook must not leave it pending); its page then shows
+    the render's progress."""
     try:
         order = selectors.order_get_for_session(
             fan=request.user, session_id=request.GET.get("session_id", "")
@@ -159,6 +180,7 @@ def order_return(request: HttpRequest) -> HttpResponse:
     except DomainError as error:
         messages.error(request, error.message)
         return redirect("marketplace:billing")
+    order_reconcile_on_return(order=order)
     return redirect("marketplace:order_detail", order_id=order.pk)
 
 

@@ -2,22 +2,49 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
 from catalog.selectors import (
+    catalog_listing_cached,
+    catalog_listing_version,
     recording_credits,
     recording_list_remixable,
     recording_queryset_with_credits,
-    recording_remixability,
+    recording_remixability_listed,
+    recording_search_may_retry,
 )
-from marketplace.browse.cards import artist_names, cover_hue, track_cards
+from marketplace.browse.cards import artist_names, cover_hue, track_grid
 from marketplace.browse.forms import CatalogFilterForm
-from marketplace.browse.published import published_remixes_of
+from marketplace.discovery.cached_cards import is_anonymous, remix_cards_html
+from marketplace.discovery.selectors import remix_cards, remix_list
+from marketplace.media_access import original_player_for
+from remixing.published import published_cached
+from remixing.services.previews import recording_preview_request
+
+# Bounded: the page shows the first matches; filters narrow the rest.
+PAGE_SIZE = 60
+TRACK_REMIXES = 60
+
+
+def _grid(filters: dict, *, show_all: bool) -> tuple[int, str]:
+    count, grid = track_grid(
+        recording_list_remixable(remixable_only=not show_all, **filters)[:PAGE_SIZE]
+    )
+    if not count and recording_search_may_retry(filters.get("q")):
+        # Nothing as typed: one more try that forgives a typo.
+        count, grid = track_grid(
+            recording_list_remixable(remixable_only=not show_all, typos=True, **filters)[:PAGE_SIZE]
+        )
+    return count, grid
 
 
 def catalog(request: HttpRequest) -> HttpResponse:
-    form = CatalogFilterForm(request.GET or None)
+    # Read once for every cached part of the page (the grid, the filter
+    # choices, the form's fragment): one cache round trip, not three.
+    version = catalog_listing_version()
+    form = CatalogFilterForm(request.GET or None, listing_version=version)
     filters: dict = {}
     show_all = False
     if form.is_bound and form.is_valid():
@@ -27,24 +54,49 @@ def catalog(request: HttpRequest) -> HttpResponse:
             name: data[name] or None
             for name in ("q", "genre", "mood", "key", "tempo_min", "tempo_max")
         }
-    recordings = recording_list_remixable(remixable_only=not show_all, **filters)
-    cards = track_cards(recordings.order_by("title")[:60])
+    count, grid = catalog_listing_cached(
+        name="browse",
+        params=repr(sorted(filters.items())) + f"|{show_all}",
+        compute=lambda: _grid(filters, show_all=show_all),
+        version=version,
+    )
     return render(
         request,
         "marketplace/browse/catalog.html",
-        {"form": form, "tracks": cards, "show_all": show_all},
+        {
+            "form": form,
+            "track_count": count,
+            "track_grid": grid,
+            "show_all": show_all,
+            "listing_version": version,
+            "cache_seconds": settings.CATALOG_LIST_CACHE_SECONDS,
+        },
     )
 
 
 def track_detail(request: HttpRequest, recording_id: int) -> HttpResponse:
     recording = get_object_or_404(recording_queryset_with_credits(), pk=recording_id)
-    verdict = recording_remixability(recording=recording)
-    context = {
+    # The stored verdict when it says remixable and is current (kept in the
+    # transaction of every change that can alter it; the studio asks the rule
+    # again at its door); the rule otherwise, for its reasons.
+    verdict = recording_remixability_listed([recording])[recording.pk]
+    preview = recording_preview_request(recording=recording)  # made once, queued if missing
+    context: dict = {
+        "player": original_player_for(user=request.user, preview=preview),
         "recording": recording,
         "artists": artist_names(recording),
         "credits": recording_credits(recording=recording),
         "verdict": verdict,
         "hue": cover_hue(recording),
-        "remixes": published_remixes_of(recording=recording),
     }
+    rows = lambda: list(remix_list(recording_id=recording.pk)[:TRACK_REMIXES])  # noqa: E731
+    if is_anonymous(request):
+        # The same for every visitor: cached exactly (remixing.published).
+        context["remixes_html"] = published_cached(
+            name="track-remixes",
+            params=str(recording.pk),
+            compute=lambda: remix_cards_html(rows(), empty="No published remixes yet."),
+        )
+    else:
+        context["remixes"] = remix_cards(rows(), viewer=request.user)
     return render(request, "marketplace/browse/track_detail.html", context)

@@ -17,10 +17,13 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from catalog.errors import DomainError, NotFound
+from catalog.identifiers import row_id_or_none
 from catalog.selectors import recording_credits, recording_remixability
-from marketplace.billing import services as billing_services
+from core.errors import DomainError, NotFound
 from marketplace.billing.entitlements import fan_entitlement
+from marketplace.billing.reconcile import order_reconcile_on_return
+from marketplace.billing.services.orders import order_checkout_start
+from marketplace.media import MediaFileMissing, media_file_read
 from marketplace.models import Order
 from remixing import selectors as remix_selectors
 from remixing import services as remix_services
@@ -60,7 +63,8 @@ def my_remixes(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def notices_mark_read(request: HttpRequest) -> HttpResponse:
-    ids = [int(i) for i in request.POST.getlist("notice") if i.isdigit()] or None
+    given = [row_id_or_none(value) for value in request.POST.getlist("notice")]
+    ids = [notice_id for notice_id in given if notice_id is not None] or None
     remix_services.remix_notice_mark_read(fan=request.user, notice_ids=ids)
     return redirect("marketplace:my_remixes")
 
@@ -72,12 +76,17 @@ def my_remix(request: HttpRequest, remix_id: int) -> HttpResponse:
     verdict = recording_remixability(recording=remix.recording)
     order = Order.objects.filter(remix=remix).order_by("-created_at", "-id").first()
     returning = bool(request.GET.get("session_id"))
+    if returning and order is not None and order.status == Order.Status.PENDING:
+        # Back from Checkout: ask Stripe now rather than wait for the webhook.
+        order = order_reconcile_on_return(order=order)
     return render(
         request,
         "marketplace/fan/remix_detail.html",
         {
             "remix": remix,
             "credits": recording_credits(recording=remix.recording),
+            "chain": remix_selectors.remix_chain(remix=remix),
+            "cover_performer": remix_selectors.remix_cover_performer(remix=remix),
             "order": order,
             "returning": returning,
             "remixable": verdict.remixable,
@@ -87,6 +96,7 @@ def my_remix(request: HttpRequest, remix_id: int) -> HttpResponse:
                 reverse("remixing:public_remix", args=[remix.share_slug])
             ),
             "entitlement": fan_entitlement(user=request.user),
+            "delivery": remix_selectors.remix_delivery_readiness(remix=remix),
         },
     )
 
@@ -98,7 +108,7 @@ def remix_export(request: HttpRequest, remix_id: int) -> HttpResponse:
     remix = _own_remix(request, remix_id)
     page = request.build_absolute_uri(reverse("marketplace:my_remix", args=[remix.pk]))
     try:
-        order = billing_services.order_checkout_start(
+        order = order_checkout_start(
             fan=request.user,
             remix=remix,
             success_url=page + "?session_id={CHECKOUT_SESSION_ID}",
@@ -150,6 +160,8 @@ def remix_download(request: HttpRequest, remix_id: int, fmt: str) -> HttpRespons
         raise Http404("No such file.")
     name = f"{(remix.title or 'remix').replace('/', '-')}.{fmt}"
     content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
-    return FileResponse(
-        field.open("rb"), as_attachment=True, filename=name, content_type=content_type
-    )
+    try:
+        handle = media_file_read(field)  # never through a symlink out of its file
+    except MediaFileMissing:
+        raise Http404("No such file.") from None
+    return FileResponse(handle, as_attachment=True, filename=name, content_type=content_type)

@@ -32,8 +32,8 @@ from .analysis import as_2d
 # the LAME gapless header. M4A/AAC and Ogg Opus are not in pedalboard's decoders at all.
 _PEDALBOARD_READ = {".wav", ".flac", ".ogg", ".aif", ".aiff"}
 _LOSSLESS_WRITE = {".wav": "WAV", ".flac": "FLAC"}
-FFMPEG = os.environ.get("CLEARMIX_FFMPEG", "ffmpeg")
-FFPROBE = os.environ.get("CLEARMIX_FFPROBE", "ffprobe")
+FFMPEG = "ffmpeg"  # found on PATH
+FFPROBE = "ffprobe"
 _HASH_CHUNK = 1 << 20
 logger = logging.getLogger(__name__)
 
@@ -156,7 +156,8 @@ def resample(audio: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
         return audio.astype(np.float32, copy=False)
     g = math.gcd(int(from_rate), int(to_rate))
     up, down = int(to_rate) // g, int(from_rate) // g
-    return signal.resample_poly(audio, up, down, axis=-1).astype(np.float32)
+    resampled: np.ndarray = signal.resample_poly(audio, up, down, axis=-1).astype(np.float32)
+    return resampled
 
 
 def _match_channels(audio: np.ndarray, channels: int | None) -> np.ndarray:
@@ -165,7 +166,8 @@ def _match_channels(audio: np.ndarray, channels: int | None) -> np.ndarray:
     if audio.shape[0] == 1:
         return np.repeat(audio, channels, axis=0)
     if channels == 1:
-        return audio.mean(axis=0, keepdims=True)
+        mono: np.ndarray = audio.mean(axis=0, keepdims=True)
+        return mono
     if audio.shape[0] > channels:
         return audio[:channels]
     raise AudioDecodeError(f"cannot map {audio.shape[0]} channels to {channels}")

@@ -5,6 +5,8 @@ play back at) with true peaks at or below -1 dBTP, so remixes are level-matched 
 other and survive lossy encoding without clipping. Gain alone cannot do both for dynamic
 material (a drum-heavy mix at -14 LUFS often peaks above 0 dBTP), so a transparent
 look-ahead limiter catches the peaks and the gain is re-solved until both targets hold.
+Loudness is measured once on the mix and true peak found in one oversampled pass; a
+limited result is measured again only while its loudness is off target.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.ndimage import minimum_filter1d, uniform_filter1d
 
-from .analysis import integrated_loudness, true_peak_dbtp, true_peak_envelope
+from .analysis import integrated_loudness_fast, true_peak_envelope
 
 TARGET_LUFS = -14.0
 CEILING_DBTP = -1.0
@@ -56,7 +58,8 @@ def limiter_gain(envelope: np.ndarray, ceiling_lin: float, samplerate: int) -> n
     box = 2 * (half // 2) + 1
     gain = uniform_filter1d(gain, size=box, mode="nearest")
     gain = uniform_filter1d(gain, size=box, mode="nearest")
-    return np.minimum(gain, 1.0)
+    limited: np.ndarray = np.minimum(gain, 1.0)
+    return limited
 
 
 def normalise_loudness(
@@ -69,61 +72,65 @@ def normalise_loudness(
     """Gain + true-peak limiting so the result measures ``target_lufs`` and peaks under
     ``ceiling_dbtp``.
 
-    Silence (or audio too short to measure) is only peak-limited. If reaching the target
+    One loudness measurement of the mix (libebur128, in C) and one oversampled
+    true-peak pass. Gain scales loudness exactly (dB for dB), so without limiting no
+    further measurement is needed; only when the limiter bites is the limited result
+    measured again, and the gain corrected (a secant step) until it is within
+    tolerance. The true peak of the result is the envelope times the applied gain,
+    which the limiter keeps 0.3 dB under the ceiling.
+
+    Silence (or audio too short to measure) is left as it is. If reaching the target
     would need more than :data:`MAX_GAIN_DB`, the result stays quieter than the target.
     """
     x = np.asarray(audio, dtype=np.float32)
-    loudness = integrated_loudness(x, samplerate)
+    loudness = integrated_loudness_fast(x, samplerate)
+    envelope = true_peak_envelope(x) if x.size else np.zeros(0, dtype=np.float32)
     ceiling_lin = 10 ** ((ceiling_dbtp - _LIMITER_MARGIN_DB) / 20)
     if not math.isfinite(loudness):
-        return _finish(x, samplerate, ceiling_dbtp, 0.0, limited=False)
-
-    # The true-peak envelope scales linearly with gain, so it is computed once and the
-    # limiter curve for any trial gain is derived from it without re-oversampling.
-    envelope = true_peak_envelope(x)
+        # Nothing to normalise; peaks are still held under the ceiling.
+        curve = limiter_gain(envelope, ceiling_lin, samplerate) if x.size else None
+        if curve is None or float(curve.min()) >= 1.0:
+            return _result(x, envelope, np.float32(1.0), None, 0.0, loudness)
+        return _result(x * curve, envelope, np.float32(1.0), curve, 0.0, loudness)
     gain_db = min(MAX_GAIN_DB, target_lufs - loudness)
     previous: tuple[float, float] | None = None
-    y, limited, measured = x, False, loudness
     for _ in range(_MAX_ITERATIONS):
         g = np.float32(10 ** (gain_db / 20))
         curve = limiter_gain(envelope * g, ceiling_lin, samplerate)
-        limited = bool(curve.min() < 1.0)
-        y = x * (g * curve if limited else g)
-        measured = integrated_loudness(y, samplerate)
+        if float(curve.min()) >= 1.0:
+            return _result(x, envelope, g, None, gain_db, loudness + gain_db)
+        y = x * (g * curve)
+        measured, applied_db = integrated_loudness_fast(y, samplerate), gain_db
         error = target_lufs - measured
         if abs(error) <= _LOUDNESS_TOLERANCE_LU or gain_db >= MAX_GAIN_DB:
             break
         # Secant step: limiting makes loudness grow slower than gain (slope < 1 dB/dB).
         slope = 1.0
         if previous is not None and gain_db != previous[0]:
-            slope = (measured - previous[1]) / (gain_db - previous[0])
-            slope = min(1.0, max(0.1, slope))
+            slope = min(1.0, max(0.1, (measured - previous[1]) / (gain_db - previous[0])))
         previous = (gain_db, measured)
         gain_db = min(MAX_GAIN_DB, gain_db + error / slope)
-    return _finish(y, samplerate, ceiling_dbtp, gain_db, limited=limited, loudness=measured)
+    return _result(y, envelope, g, curve, applied_db, measured)
 
 
-def _finish(
+def _result(
     y: np.ndarray,
-    samplerate: int,
-    ceiling_dbtp: float,
+    envelope: np.ndarray,
+    g: np.float32,
+    curve: np.ndarray | None,
     gain_db: float,
-    *,
-    limited: bool,
-    loudness: float | None = None,
+    loudness: float,
 ) -> MasterResult:
-    # Final guarantee: re-measure the real true peak and trim if the estimate was optimistic.
-    peak = true_peak_dbtp(y)
-    if math.isfinite(peak) and peak > ceiling_dbtp:
-        y = y * np.float32(10 ** ((ceiling_dbtp - 0.05 - peak) / 20))
-        peak = true_peak_dbtp(y)
-        loudness = None
-    if loudness is None:
-        loudness = integrated_loudness(y, samplerate)
+    """``y`` is the result when limited; otherwise the input, scaled here once."""
+    if curve is None:
+        y = y * g if g != 1.0 else y
+        peak_lin = float(envelope.max()) * float(g) if envelope.size else 0.0
+    else:
+        peak_lin = float((envelope * (g * curve)).max())
     return MasterResult(
         audio=np.ascontiguousarray(y, dtype=np.float32),
         integrated_lufs=loudness,
-        true_peak_dbtp=peak,
+        true_peak_dbtp=20 * math.log10(peak_lin) if peak_lin > 0 else -math.inf,
         gain_db=gain_db,
-        limited=limited,
+        limited=curve is not None,
     )

@@ -48,7 +48,7 @@ PRESETS: dict[str, Preset] = {
         Preset(
             "workout",
             "Workout",
-            "Pushed to a running tempo (128-140 BPM) with punchy drums and bass.",
+            "Brought to a running tempo (128-140 BPM) with punchy drums and bass.",
             frozenset({"energetic", "upbeat", "workout", "hype", "aggressive", "happy"}),
         ),
         Preset(
@@ -101,18 +101,33 @@ def presets_for(stems: Sequence[str]) -> list[Preset]:
 # ---------------------------------------------------------------------------------------
 
 
+# How far the "slower" presets may slow a track: (strongest, gentlest) ratios.
+CHILL_SLOWDOWN = (0.85, 0.96)  # "a touch slower"
+LOFI_SLOWDOWN = (0.75, 0.92)  # "slowed down"
+
+
 def _clamp_ratio(ratio: float) -> float:
     return round(min(TEMPO_MAX, max(TEMPO_MIN, ratio)), 3)
 
 
 def tempo_ratio_for_target(
-    source_bpm: float | None, lo_bpm: float, hi_bpm: float, *, fallback: float
+    source_bpm: float | None,
+    lo_bpm: float,
+    hi_bpm: float,
+    *,
+    fallback: float,
+    slower: tuple[float, float] | None = None,
 ) -> float:
     """Smallest tempo change that lands the *felt* beat inside ``[lo_bpm, hi_bpm]``.
 
     A 70 BPM song already feels like 140 in double time, so half/double-time readings of
     the source tempo are considered and the ratio closest to 1 wins. Unknown tempo gives
     ``fallback``. The result is clamped to the recipe's 0.5-2.0 range.
+
+    ``slower=(strongest, gentlest)`` is for presets whose name promises a slowdown: only
+    readings that slow the track down are considered, and the ratio is kept inside that
+    range, so "a touch slower" never speeds a song up (a 122 BPM song read at half time
+    would otherwise be "slowed" to 70 felt BPM by playing it 15% faster).
     """
     if source_bpm is None or not math.isfinite(source_bpm) or source_bpm <= 0:
         return _clamp_ratio(fallback)
@@ -120,8 +135,13 @@ def tempo_ratio_for_target(
     for felt in (source_bpm, source_bpm * 2.0, source_bpm / 2.0):
         target = min(hi_bpm, max(lo_bpm, felt))
         ratio = target / felt
+        if slower is not None and ratio > 1.0:
+            continue
         if best is None or abs(math.log(ratio)) < abs(math.log(best)):
             best = ratio
+    if slower is not None:
+        strongest, gentlest = slower
+        best = min(gentlest, max(strongest, best if best is not None else gentlest))
     assert best is not None
     return _clamp_ratio(best)
 
@@ -134,7 +154,9 @@ def _stems_dict(stems: Sequence[str], **settings: dict[str, Any]) -> dict[str, d
 def _chill(stems: Sequence[str], bpm: float | None) -> dict[str, Any]:
     return {
         "stems": _stems_dict(stems, drums={"gain_db": -4.0}, bass={"gain_db": -1.0}),
-        "tempo_ratio": tempo_ratio_for_target(bpm, 70.0, 100.0, fallback=0.94),
+        "tempo_ratio": tempo_ratio_for_target(
+            bpm, 70.0, 100.0, fallback=0.94, slower=CHILL_SLOWDOWN
+        ),
         "effects": {"lowpass_hz": 9000.0, "reverb": {"room_size": 0.45, "wet": 0.18}},
         "fade_in_s": 1.0,
         "fade_out_s": 3.0,
@@ -173,7 +195,7 @@ def _club(stems: Sequence[str], bpm: float | None) -> dict[str, Any]:
 def _lofi(stems: Sequence[str], bpm: float | None) -> dict[str, Any]:
     return {
         "stems": _stems_dict(stems, drums={"gain_db": -2.0}, vocals={"gain_db": -2.0}),
-        "tempo_ratio": tempo_ratio_for_target(bpm, 70.0, 90.0, fallback=0.85),
+        "tempo_ratio": tempo_ratio_for_target(bpm, 70.0, 90.0, fallback=0.85, slower=LOFI_SLOWDOWN),
         "effects": {
             "highpass_hz": 60.0,
             "lowpass_hz": 4500.0,
@@ -240,6 +262,16 @@ def preset_recipe(
         raise PresetError(f"preset {slug!r} needs stems: {', '.join(sorted(missing))}")
     body = _BUILDERS[slug](stems, source_tempo_bpm)
     return {"version": RECIPE_VERSION, **body}
+
+
+def preset_keep_cover(preset: Mapping[str, Any], *, current: Mapping[str, Any]) -> dict[str, Any]:
+    """``preset`` (a :func:`preset_recipe` dict) applied over the ``current`` recipe: the
+    preset's settings, with the fan's cover take kept (a preset changes the sound, not
+    what the fan sang). The studio does the same (``withPreset`` in studio-recipe.js)."""
+    applied = dict(preset)
+    if current.get("cover") is not None:
+        applied["cover"] = dict(current["cover"])
+    return applied
 
 
 # ---------------------------------------------------------------------------------------
@@ -337,5 +369,11 @@ def preset_suggest(
         )
         parts.append(f"you picked {PRESETS[best].name} (or something like it) {times}x")
     if mood_words[best]:
-        parts.append(f"you remix a lot of {', '.join(sorted(mood_words[best]))} tracks")
+        tracks = sum(
+            1
+            for _, moods in history
+            if {str(m).strip().lower() for m in moods} & PRESETS[best].moods
+        )
+        words = " or ".join(sorted(mood_words[best]))
+        parts.append(f"you remixed {tracks} {words} track{'s' if tracks != 1 else ''}")
     return Suggestion(best, "Because " + " and ".join(parts) + ".")

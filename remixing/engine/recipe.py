@@ -13,7 +13,11 @@ Example (every key except ``version`` is optional; omitted values mean "unchange
                   "compressor": {"threshold_db": -18, "ratio": 3},
                   "delay": {"seconds": 0.25, "feedback": 0.3, "mix": 0.2}},
       "fade_in_s": 0.5, "fade_out_s": 2.0,   # seconds of the rendered output
-      "region": {"start_s": 30.0, "end_s": 90.0}
+      "region": {"start_s": 30.0, "end_s": 90.0},
+      "arrangement": {"version": 1, "crossfade_ms": 20,     # see .arrangement; not with
+                      "sections": [{"start_s": 0, "end_s": 8}, ...]}, # a region
+      "cover": {"version": 1, "take": "<32 hex>", "lead_s": 2.0,   # see .cover: the fan's
+                "latency_ms": 35.0, "gain_db": 0.0}                # own vocal take
     }
 
 Validation collects *every* problem as ``(field_path, message)`` so the API can answer 400
@@ -28,6 +32,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
+
+from .arrangement import Arrangement, ArrangementError, arrangement_validate
+from .cover import Cover, CoverError, cover_conflicts, cover_validate
 
 RECIPE_VERSION = 1
 
@@ -44,13 +51,19 @@ FEEDBACK_MAX = 0.95
 # loophole around a "no vocal removal" term.
 INAUDIBLE_DB = -40.0
 
-# Consent term keys, exactly as the rights-holder terms store them.
+# The consent terms a recipe can use, keyed exactly as the rights-holder terms store
+# them (catalog.terms.RECIPE_TERM_KEYS; a test holds the two equal).
 TERM_STEM_VOLUME = "stem_volume"
 TERM_TEMPO = "tempo"
 TERM_KEY = "key"
 TERM_EFFECTS = "effects"
 TERM_VOCALS_REMOVED = "vocals_removed"
 TERM_VOCALS_ISOLATED = "vocals_isolated"
+# Re-arranging sections. Fail closed: until the catalog's terms carry this key, every
+# rights holder counts as not allowing it.
+TERM_ARRANGEMENT = "arrangement"
+# Singing a cover vocal over the track (fails closed the same way).
+TERM_COVERS = "covers"
 TERM_PUBLICATION = "publication"  # not a recipe property; checked by the publishing flow
 RECIPE_TERMS = (
     TERM_STEM_VOLUME,
@@ -59,6 +72,8 @@ RECIPE_TERMS = (
     TERM_EFFECTS,
     TERM_VOCALS_REMOVED,
     TERM_VOCALS_ISOLATED,
+    TERM_ARRANGEMENT,
+    TERM_COVERS,
 )
 VOCALS = "vocals"
 
@@ -146,6 +161,8 @@ class Recipe:
     fade_in_s: float = 0.0
     fade_out_s: float = 0.0
     region: Region | None = None
+    arrangement: Arrangement | None = None
+    cover: Cover | None = None
     version: int = RECIPE_VERSION
 
     def __hash__(self) -> int:  # MappingProxyType is unhashable; hash the canonical JSON
@@ -188,6 +205,8 @@ _TOP_KEYS = {
     "fade_in_s",
     "fade_out_s",
     "region",
+    "arrangement",
+    "cover",
 }
 _STEM_KEYS = {"gain_db", "mute", "solo"}
 _EFFECT_KEYS = {"highpass_hz", "lowpass_hz", "reverb", "compressor", "delay"}
@@ -366,6 +385,30 @@ def _validate_fade(c: _Collector, obj: Mapping[str, Any], key: str, limit: float
     return value
 
 
+def _validate_arrangement(
+    c: _Collector, raw: Any, duration_s: float | None, bars: Sequence[float] | None
+) -> Arrangement | None:
+    if raw is None:
+        return None
+    try:
+        return arrangement_validate(raw, duration_s=duration_s, bars=bars)
+    except ArrangementError as error:
+        for path, message in error.errors:
+            c.add(path, message)
+        return None
+
+
+def _validate_cover(c: _Collector, raw: Any) -> Cover | None:
+    if raw is None:
+        return None
+    try:
+        return cover_validate(raw)
+    except CoverError as error:
+        for path, message in error.errors:
+            c.add(path, message)
+        return None
+
+
 def _validate_key_shift(c: _Collector, obj: Mapping[str, Any]) -> int:
     value = c.number(obj, "key_shift", "key_shift", KEY_MIN, KEY_MAX, 0.0)
     if value is None:
@@ -376,8 +419,15 @@ def _validate_key_shift(c: _Collector, obj: Mapping[str, Any]) -> int:
     return int(value)
 
 
-def recipe_validate(data: Any, *, stems: Sequence[str], duration_s: float | None = None) -> Recipe:
-    """Validate a JSON-decoded recipe against a track's stems (and duration, if known).
+def recipe_validate(
+    data: Any,
+    *,
+    stems: Sequence[str],
+    duration_s: float | None = None,
+    bars: Sequence[float] | None = None,
+) -> Recipe:
+    """Validate a JSON-decoded recipe against a track's stems (and duration, if known;
+    with ``bars``, an arrangement's boundaries must sit on them).
 
     Raises :class:`RecipeError` listing every problem. Unknown keys and stem names are
     errors (a typo must not silently become "no change").
@@ -398,7 +448,16 @@ def recipe_validate(data: Any, *, stems: Sequence[str], duration_s: float | None
     key_shift = _validate_key_shift(c, obj)
     effects = _validate_effects(c, obj.get("effects", {}))
     region = _validate_region(c, obj.get("region"), duration_s)
+    arrangement = _validate_arrangement(c, obj.get("arrangement"), duration_s, bars)
+    cover = _validate_cover(c, obj.get("cover"))
+    if region is not None and arrangement is not None:
+        c.add("region", "choose an export region or an arrangement, not both")
+    if cover is not None:
+        for path, message in cover_conflicts(key_shift=key_shift, has_region=region is not None):
+            c.add(path, message)
     limit = region.length_s if region is not None else duration_s
+    if arrangement is not None:
+        limit = sum(s.end_s - s.start_s for s in arrangement.sections)
     fade_in = _validate_fade(c, obj, "fade_in_s", limit)
     fade_out = _validate_fade(c, obj, "fade_out_s", limit)
 
@@ -412,6 +471,8 @@ def recipe_validate(data: Any, *, stems: Sequence[str], duration_s: float | None
         fade_in_s=fade_in,
         fade_out_s=fade_out,
         region=region,
+        arrangement=arrangement,
+        cover=cover,
     )
 
 
@@ -444,6 +505,9 @@ def recipe_to_dict(recipe: Recipe) -> dict[str, Any]:
         "region": None
         if recipe.region is None
         else {"start_s": recipe.region.start_s, "end_s": recipe.region.end_s},
+        # Only when set, so recipes saved before arrangements keep their canonical form.
+        **({} if recipe.arrangement is None else {"arrangement": recipe.arrangement.as_dict()}),
+        **({} if recipe.cover is None else {"cover": recipe.cover.as_dict()}),
     }
 
 
@@ -467,8 +531,11 @@ def _vocals_isolated(recipe: Recipe) -> bool:
     return not any(recipe.is_effectively_audible(name) for name in recipe.stems if name != VOCALS)
 
 
-def _term_fields(recipe: Recipe) -> dict[str, list[str]]:
-    """For each consent term the recipe uses, the fields that use it."""
+def recipe_term_fields(recipe: Recipe) -> dict[str, list[str]]:
+    """For each consent term the recipe uses, the fields that use it.
+
+    ``static/js/studio-recipe.js`` (``termFields``) must agree: a test runs both on a
+    shared corpus (tests/remixing/engine/test_recipe_rules_js.py)."""
     used: dict[str, list[str]] = {}
     changed = [name for name, s in recipe.stems.items() if not s.is_default]
     if changed:
@@ -484,6 +551,10 @@ def _term_fields(recipe: Recipe) -> dict[str, list[str]]:
         used[TERM_VOCALS_REMOVED] = [f"stems.{VOCALS}"]
     if _vocals_isolated(recipe):
         used[TERM_VOCALS_ISOLATED] = [f"stems.{VOCALS}"]
+    if recipe.arrangement is not None:
+        used[TERM_ARRANGEMENT] = ["arrangement"]
+    if recipe.cover is not None:
+        used[TERM_COVERS] = ["cover"]
     return used
 
 
@@ -492,30 +563,23 @@ def recipe_transformations(recipe: Recipe) -> set[str]:
 
     Fades and region trimming are edits, not transformations, and need no term.
     """
-    return set(_term_fields(recipe))
-
-
-_TERM_MESSAGES = {
-    TERM_STEM_VOLUME: "the rights holder does not allow changing stem volumes",
-    TERM_TEMPO: "the rights holder does not allow tempo changes",
-    TERM_KEY: "the rights holder does not allow key changes",
-    TERM_EFFECTS: "the rights holder does not allow effects",
-    TERM_VOCALS_REMOVED: "the rights holder does not allow removing the vocals",
-    TERM_VOCALS_ISOLATED: "the rights holder does not allow isolating the vocals",
-}
+    return set(recipe_term_fields(recipe))
 
 
 def recipe_forbidden_transformations(
-    recipe: Recipe, *, allowed: Mapping[str, bool]
+    recipe: Recipe, *, allowed: Mapping[str, bool], refusals: Mapping[str, str]
 ) -> list[FieldError]:
     """``(field_path, message)`` for every use of a term the rights holder did not allow.
 
     Fails closed: a term missing from ``allowed`` counts as not allowed. ``publication``
     (and any unknown key) in ``allowed`` is ignored here. Note that an instrumental needs
     both ``stem_volume`` and ``vocals_removed``: muting is a volume change *and* a removal.
+    ``refusals`` gives each term's message; the engine owns no wording of the terms
+    (catalog's table of consent terms does, and the caller passes it in).
     """
     problems: list[FieldError] = []
-    for term, fields in _term_fields(recipe).items():
+    for term, fields in recipe_term_fields(recipe).items():
         if allowed.get(term) is not True:
-            problems.extend((path, _TERM_MESSAGES[term]) for path in fields)
+            message = refusals.get(term) or f"{term} is not allowed by the artist's terms."
+            problems.extend((path, message) for path in fields)
     return problems

@@ -2,8 +2,9 @@
 
 Pipeline (see :mod:`.mixing` for why this order)::
 
-    load stems -> region -> gain/mute/solo -> MIX -> tempo+key (one Rubber Band pass)
-      -> effects -> fades -> -14 LUFS / -1 dBTP -> encode (mp3, ogg[, wav]) -> tag -> commit
+    load stems -> region -> gain/mute/solo -> MIX -> arrangement -> tempo+key (one Rubber Band pass)
+      -> + cover take (at its latency-compensated offset) -> effects -> fades
+      -> -14 LUFS / -1 dBTP -> encode (mp3, ogg[, wav]) -> tag -> commit
 
 Every output is staged next to its destination and only renamed into place once *all*
 formats are encoded and tagged; any failure removes everything this render wrote.
@@ -14,6 +15,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,8 +25,10 @@ from mutagen import MutagenError
 
 from . import mixing
 from .analysis import as_2d
+from .arrangement import render_arrangement
 from .audio_io import AudioDecodeError, AudioIOError, StagedOutputs, encode_to, load_audio
-from .mastering import CEILING_DBTP, TARGET_LUFS, normalise_loudness
+from .cover import cover_place
+from .mastering import CEILING_DBTP, TARGET_LUFS, MasterResult, normalise_loudness
 from .recipe import Recipe, RecipeError, recipe_validate
 from .tagging import RemixTags, TaggingError, riff_info, tag_file
 
@@ -98,6 +102,19 @@ def _as_recipe(recipe: Recipe | Mapping[str, Any], names: Sequence[str]) -> Reci
     return recipe_validate(recipe, stems=list(names), duration_s=None)
 
 
+def _with_cover(
+    mix: np.ndarray, recipe: Recipe, takes: Mapping[str, StemSource] | None, samplerate: int
+) -> np.ndarray:
+    """The fan's vocal take over the mix, on the output timeline (see :mod:`.cover`)."""
+    if recipe.cover is None:
+        return mix
+    source = (takes or {}).get(recipe.cover.take)
+    if source is None:
+        raise RenderError("the cover take this remix uses is no longer available")
+    take = _load_stems({"cover": source}, samplerate)["cover"]
+    return cover_place(mix, take, samplerate, recipe.cover)
+
+
 def render_mix(
     stems: Mapping[str, StemSource],
     recipe: Recipe | Mapping[str, Any],
@@ -105,6 +122,7 @@ def render_mix(
     samplerate: int,
     progress: ProgressFn | None = None,
     timings: dict[str, float] | None = None,
+    takes: Mapping[str, StemSource] | None = None,
 ) -> np.ndarray:
     """Everything up to (not including) mastering: the remixed audio, float32 (C, N)."""
     clock = time.perf_counter()
@@ -131,12 +149,15 @@ def render_mix(
             if gains[n] > 0  # silent stems are skipped entirely, not multiplied by 0
         }
         mix = mixing.mix_stems(audio, gains)
+        if recipe_obj.arrangement is not None:
+            mix = render_arrangement(mix, samplerate, recipe_obj.arrangement)
     except mixing.MixError as exc:
         raise RenderError(str(exc)) from exc
     del audio
     lap("mix")
     _report(progress, 0.20)
     mix = mixing.stretch_and_shift(mix, samplerate, recipe_obj.tempo_ratio, recipe_obj.key_shift)
+    mix = _with_cover(mix, recipe_obj, takes, samplerate)
     lap("stretch")
     _report(progress, 0.55)
     mix = mixing.apply_effects(mix, samplerate, recipe_obj.effects)
@@ -144,6 +165,50 @@ def render_mix(
     lap("effects")
     _report(progress, 0.65)
     return mix
+
+
+def _checked_formats(formats: Sequence[str]) -> tuple[str, ...]:
+    """The requested formats, lower-cased and without repeats; unknown ones refused."""
+    formats = tuple(dict.fromkeys(f.lower() for f in formats))
+    unknown = [f for f in formats if f not in SUPPORTED_FORMATS]
+    if unknown or not formats:
+        raise RenderError(f"unsupported output format(s): {', '.join(unknown) or 'none'}")
+    return formats
+
+
+def _checked_tags(tags: RemixTags | Mapping[str, Any]) -> RemixTags:
+    try:
+        return tags if isinstance(tags, RemixTags) else RemixTags.from_mapping(tags)
+    except TaggingError as exc:
+        raise RenderError(str(exc)) from exc
+
+
+def _render_mastered(
+    stems: Mapping[str, StemSource],
+    recipe: Recipe | Mapping[str, Any],
+    *,
+    samplerate: int,
+    progress: ProgressFn | None,
+    timings: dict[str, float],
+    target_lufs: float,
+    ceiling_dbtp: float,
+    takes: Mapping[str, StemSource] | None = None,
+) -> MasterResult:
+    """The mix of the recipe over the stems, brought to the target loudness."""
+    try:
+        mix = render_mix(
+            stems, recipe, samplerate=samplerate, progress=progress, timings=timings, takes=takes
+        )
+        started = time.perf_counter()
+        mastered = normalise_loudness(
+            mix, samplerate, target_lufs=target_lufs, ceiling_dbtp=ceiling_dbtp
+        )
+        timings["master"] = time.perf_counter() - started
+    except (RenderError, RecipeError):
+        raise
+    except Exception as exc:  # DSP library errors become readable failures
+        raise RenderError(f"rendering failed: {exc}") from exc
+    return mastered
 
 
 def render_remix(
@@ -159,61 +224,36 @@ def render_remix(
     encode: EncodeSettings | None = None,
     target_lufs: float = TARGET_LUFS,
     ceiling_dbtp: float = CEILING_DBTP,
+    takes: Mapping[str, StemSource] | None = None,
 ) -> RenderResult:
     """Render ``recipe`` over ``stems`` into ``out_dir/basename.<fmt>`` for each format.
 
     ``stems`` maps stem name -> file path (decoded and resampled to ``samplerate``) or a
-    float32 array already at ``samplerate``. ``recipe`` may be a validated
-    :class:`~remixing.engine.recipe.Recipe` or a raw dict (validated here against the stem
-    names; :class:`RecipeError` propagates). ``tags`` is a :class:`RemixTags` or a dict of
-    its fields. ``progress`` receives fractions in [0, 1], ending with 1.0.
+    float32 array already at ``samplerate``; ``takes`` likewise the fan's cover takes by
+    id. ``recipe``: a validated :class:`~remixing.engine.recipe.Recipe` or a raw dict
+    (validated here; :class:`RecipeError` propagates). ``tags``: :class:`RemixTags` or a
+    dict of its fields. ``progress`` receives fractions in [0, 1], ending with 1.0.
 
-    Raises :class:`RenderError` (readable message) on unreadable stems, a recipe that does
-    not fit the stems, or encoder failures; in every failure case no output file remains.
+    Raises :class:`RenderError` (readable) on unreadable stems, a recipe that does not fit
+    them, or encoder failures; no output file remains after any failure.
     """
-    formats = tuple(dict.fromkeys(f.lower() for f in formats))
-    unknown = [f for f in formats if f not in SUPPORTED_FORMATS]
-    if unknown or not formats:
-        raise RenderError(f"unsupported output format(s): {', '.join(unknown) or 'none'}")
+    formats = _checked_formats(formats)
     if not basename or os.sep in basename or basename.startswith("."):
         raise RenderError("basename must be a plain file name without a directory")
-    try:
-        remix_tags = tags if isinstance(tags, RemixTags) else RemixTags.from_mapping(tags)
-    except TaggingError as exc:
-        raise RenderError(str(exc)) from exc
-    encode = encode or EncodeSettings()
-    out_dir = Path(out_dir)
+    remix_tags = _checked_tags(tags)
     timings: dict[str, float] = {}
-
     _report(progress, 0.0)
-    try:
-        mix = render_mix(stems, recipe, samplerate=samplerate, progress=progress, timings=timings)
-        started = time.perf_counter()
-        mastered = normalise_loudness(
-            mix, samplerate, target_lufs=target_lufs, ceiling_dbtp=ceiling_dbtp
-        )
-        timings["master"] = time.perf_counter() - started
-    except (RenderError, RecipeError):
-        raise
-    except Exception as exc:  # DSP library errors become readable failures
-        raise RenderError(f"rendering failed: {exc}") from exc
+    levels = {"target_lufs": target_lufs, "ceiling_dbtp": ceiling_dbtp}
+    mastered = _render_mastered(
+        stems, recipe, samplerate=samplerate, progress=progress, timings=timings, takes=takes,
+        **levels,
+    )  # fmt: skip
     _report(progress, 0.75)
-
-    files: dict[str, Path] = {}
     try:
-        with StagedOutputs() as staged:
-            for index, fmt in enumerate(formats):
-                started = time.perf_counter()
-                dest = out_dir / f"{basename}{_EXTENSIONS[fmt]}"
-                tmp = staged.stage(dest)
-                encode_to(
-                    tmp, mastered.audio, samplerate, fmt, **_codec_options(fmt, encode, remix_tags)
-                )
-                tag_file(tmp, fmt, remix_tags)
-                files[fmt] = dest
-                timings[f"encode_{fmt}"] = time.perf_counter() - started
-                _report(progress, 0.75 + 0.25 * (index + 1) / len(formats) - 0.01)
-            staged.commit()
+        files = _encode_all(
+            mastered.audio, samplerate, Path(out_dir), basename, formats,
+            encode or EncodeSettings(), remix_tags, timings,
+        )  # fmt: skip
     except (AudioIOError, TaggingError, MutagenError, OSError) as exc:
         raise RenderError(f"could not write the remix files: {exc}") from exc
 
@@ -225,6 +265,50 @@ def render_remix(
         true_peak_dbtp=mastered.true_peak_dbtp,
         timings_s=timings,
     )
+
+
+def _encode_one(
+    tmp: Path,
+    audio: np.ndarray,
+    samplerate: int,
+    fmt: str,
+    encode: EncodeSettings,
+    tags: RemixTags,
+) -> float:
+    started = time.perf_counter()
+    encode_to(tmp, audio, samplerate, fmt, **_codec_options(fmt, encode, tags))
+    tag_file(tmp, fmt, tags)
+    return time.perf_counter() - started
+
+
+def _encode_all(
+    audio: np.ndarray,
+    samplerate: int,
+    out_dir: Path,
+    basename: str,
+    formats: Sequence[str],
+    encode: EncodeSettings,
+    tags: RemixTags,
+    timings: dict[str, float],
+) -> dict[str, Path]:
+    """Encode and tag every format at once: each encoder is an ffmpeg process
+    (or libsndfile, which releases the GIL), so the formats run on separate
+    cores. All are staged and committed together; the pool is drained before
+    the staging is left, so a failure leaves no file behind."""
+    started = time.perf_counter()
+    with StagedOutputs() as staged:
+        dests = {fmt: out_dir / f"{basename}{_EXTENSIONS[fmt]}" for fmt in formats}
+        temps = {fmt: staged.stage(dest) for fmt, dest in dests.items()}
+        with ThreadPoolExecutor(max_workers=len(formats)) as pool:
+            jobs = {
+                fmt: pool.submit(_encode_one, temps[fmt], audio, samplerate, fmt, encode, tags)
+                for fmt in formats
+            }
+        for fmt, job in jobs.items():
+            timings[f"encode_{fmt}"] = job.result()  # re-raises an encoder's failure
+        staged.commit()
+    timings["encode"] = time.perf_counter() - started
+    return dests
 
 
 def _codec_options(fmt: str, encode: EncodeSettings, tags: RemixTags) -> dict[str, Any]:

@@ -2,12 +2,12 @@
 
 Two code paths compute the same thing:
 
-* :func:`apply_batched` - our segment loop: the track is cut into overlapping segments
-  exactly as ``demucs.apply.apply_model`` cuts it (same offsets, same centred context
-  padding for HTDemucs' fixed training length, same triangular transition weights, same
-  accumulation order) but ``batch_size`` segments go through the network per forward pass
-  under ``torch.inference_mode()``. On a GPU this keeps the device busy instead of feeding
-  it one 7.8 s segment at a time.
+* :func:`~remixing.engine.batched_separation.apply_batched` - our segment loop: the track
+  is cut into overlapping segments exactly as ``demucs.apply.apply_model`` cuts it (same
+  offsets, same centred context padding for HTDemucs' fixed training length, same
+  triangular transition weights, same accumulation order) but ``batch_size`` segments go
+  through the network per forward pass under ``torch.inference_mode()``. On a GPU this
+  keeps the device busy instead of feeding it one 7.8 s segment at a time.
 * :func:`separate_with_demucs_api` - stock ``demucs.api.Separator``, kept for comparison and
   as a fallback (``SeparatorConfig(method="stock")``).
 
@@ -21,26 +21,41 @@ from __future__ import annotations
 import gc
 import logging
 import os
-import random
+import tempfile
 import threading
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
+import demucs.api
 import julius
 import numpy as np
 import torch
-from demucs.apply import BagOfModels, TensorChunk
 from demucs.audio import convert_audio_channels
-from demucs.htdemucs import HTDemucs
-from demucs.utils import center_trim
+from demucs.pretrained import get_model
+
+from . import onnx_runner
+from .batched_separation import (
+    ChunkProgress,
+    ProgressFn,
+    SeparationError,
+    apply_batched,
+    chunk_count,
+    model_samplerate,
+    model_source_names,
+    segment_seconds,
+    sub_models,
+)
 
 logger = logging.getLogger(__name__)
 
-ProgressFn = Callable[[float], None]
 Device = Literal["auto", "cpu", "cuda"]
 Method = Literal["batched", "stock"]
+# What runs the network on each segment: PyTorch, ONNX Runtime (the exported core, see
+# remixing.engine.onnx_runner), or "auto": ONNX Runtime on CPU when it is importable.
+Runtime = Literal["auto", "torch", "onnx"]
 
 _FOUR = ("drums", "bass", "other", "vocals")
 # Stems of the published models, so callers (upload forms, presets, consent UI) can know
@@ -56,10 +71,6 @@ KNOWN_MODEL_STEMS: dict[str, tuple[str, ...]] = {
     "mdx_extra_q": _FOUR,
     "demucs_unittest": _FOUR,
 }
-
-
-class SeparationError(RuntimeError):
-    """Model could not be loaded or audio could not be separated (readable message)."""
 
 
 @dataclass(frozen=True)
@@ -89,6 +100,11 @@ class SeparatorConfig:
     # torch intra-op threads for this worker process (None: torch's default = all cores).
     # With N prefork workers on one box, N * threads should not exceed the core count.
     num_threads: int | None = None
+    # "torch" here (tests and benches compare against it); the worker passes the
+    # SEPARATION_RUNTIME setting, "auto" by default. Only the batched method uses ONNX.
+    runtime: Runtime = "torch"
+    # Folder of the exported ONNX cores (None: a folder in the system's temp dir).
+    onnx_cache: Path | None = None
 
     def __post_init__(self) -> None:
         if self.device not in ("auto", "cpu", "cuda"):
@@ -103,8 +119,12 @@ class SeparatorConfig:
             raise ValueError("segment must be positive")
         if self.method not in ("batched", "stock"):
             raise ValueError("method must be 'batched' or 'stock'")
-        if self.model_repo is not None and not isinstance(self.model_repo, Path):
-            object.__setattr__(self, "model_repo", Path(self.model_repo))
+        if self.runtime not in ("auto", "torch", "onnx"):
+            raise ValueError("runtime must be 'auto', 'torch' or 'onnx'")
+        for name in ("model_repo", "onnx_cache"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, Path):
+                object.__setattr__(self, name, Path(value))
 
 
 def resolve_device(device: Device) -> torch.device:
@@ -118,12 +138,10 @@ def resolve_device(device: Device) -> torch.device:
 
 def load_demucs_model(config: SeparatorConfig) -> torch.nn.Module:
     """``demucs.pretrained.get_model`` with readable errors (it may ``sys.exit`` otherwise)."""
-    from demucs.pretrained import get_model
-
     if config.model_repo is not None and not config.model_repo.is_dir():
         raise SeparationError(f"model folder {config.model_repo} does not exist")
     try:
-        model = get_model(config.model_name, repo=config.model_repo)
+        model: torch.nn.Module = get_model(config.model_name, repo=config.model_repo)
     except (Exception, SystemExit) as exc:
         hint = (
             ""
@@ -138,7 +156,7 @@ def load_demucs_model(config: SeparatorConfig) -> torch.nn.Module:
 
 
 def model_sources(model: torch.nn.Module) -> tuple[str, ...]:
-    return tuple(model.sources)  # type: ignore[arg-type]
+    return tuple(model_source_names(model))
 
 
 def model_stems(model_name: str, repo: Path | None = None) -> tuple[str, ...]:
@@ -149,194 +167,6 @@ def model_stems(model_name: str, repo: Path | None = None) -> tuple[str, ...]:
     if repo is None and model_name in KNOWN_MODEL_STEMS:
         return KNOWN_MODEL_STEMS[model_name]
     return get_separator(SeparatorConfig(model_name=model_name, model_repo=repo)).sources
-
-
-# ---------------------------------------------------------------------------------------
-# The batched segment loop
-# ---------------------------------------------------------------------------------------
-
-
-def _sub_models(model: torch.nn.Module) -> list[tuple[torch.nn.Module, list[float] | None]]:
-    if isinstance(model, BagOfModels):
-        return list(zip(model.models, model.weights, strict=True))
-    return [(model, None)]
-
-
-def _segment_seconds(model: torch.nn.Module, segment: float | None) -> float:
-    seconds = segment if segment is not None else model.segment
-    if isinstance(model, HTDemucs) and seconds > model.segment:
-        # HTDemucs' transformer is trained on a fixed length; longer inputs are invalid.
-        raise SeparationError(
-            f"segment {seconds} s exceeds the model's training segment {float(model.segment)} s"
-        )
-    return float(seconds)
-
-
-def _valid_length(model: torch.nn.Module, length: int, segment: float | None) -> int:
-    """Input length the network needs for a chunk of ``length`` samples (as demucs does).
-
-    HTDemucs always wants its training length, so short chunks (the track's tail) are
-    padded - with real neighbouring audio where it exists, zeros past the track's ends -
-    and the output is centre-trimmed back. HDemucs takes any length.
-    """
-    if isinstance(model, HTDemucs) and segment is not None:
-        return int(segment * model.samplerate)
-    if hasattr(model, "valid_length"):
-        return int(model.valid_length(length))
-    return length
-
-
-def _transition_weight(segment_length: int, device: torch.device) -> torch.Tensor:
-    # Triangle peaking mid-segment (demucs' transition_power=1): overlapping segments
-    # cross-fade linearly, hiding each segment's edge artefacts.
-    weight = torch.cat(
-        [
-            torch.arange(1, segment_length // 2 + 1, device=device),
-            torch.arange(segment_length - segment_length // 2, 0, -1, device=device),
-        ]
-    )
-    return weight / weight.max()
-
-
-def _chunk_count(length: int, segment_length: int, overlap: float) -> int:
-    stride = int((1 - overlap) * segment_length)
-    return len(range(0, length, stride))
-
-
-class _Progress:
-    """Monotonic fraction reporter: forward passes done / planned, 1.0 only at the end."""
-
-    def __init__(self, total: int, callback: ProgressFn | None):
-        self.total = max(1, total)
-        self.done = 0
-        self.callback = callback
-        self.last = -1.0
-
-    def tick(self, count: int) -> None:
-        self.done += count
-        self.report(min(0.99, self.done / self.total))
-
-    def report(self, value: float) -> None:
-        if self.callback is not None and value > self.last:
-            self.last = value
-            self.callback(value)
-
-
-def _apply_split(
-    model: torch.nn.Module,
-    mix: TensorChunk,
-    *,
-    segment: float | None,
-    overlap: float,
-    batch_size: int,
-    device: torch.device,
-    progress: _Progress,
-) -> torch.Tensor:
-    batch, channels, length = mix.shape
-    segment_length = int(model.samplerate * _segment_seconds(model, segment))
-    stride = int((1 - overlap) * segment_length)
-    weight = _transition_weight(segment_length, device)
-    out = torch.zeros(batch, len(model.sources), channels, length, device=device)
-    sum_weight = torch.zeros(length, device=device)
-    pending: list[tuple[int, int, torch.Tensor]] = []  # (offset, chunk length, net input)
-
-    def flush() -> None:
-        if not pending:
-            return
-        inputs = torch.cat([p[2] for p in pending]).to(device)
-        outputs = model(inputs)
-        # Accumulate in offset order, one segment at a time, exactly like apply_model, so
-        # float rounding matches the stock path.
-        for index, (offset, chunk_length, _) in enumerate(pending):
-            chunk_out = center_trim(outputs[index : index + 1], chunk_length)
-            out[..., offset : offset + segment_length] += weight[:chunk_length] * chunk_out
-            sum_weight[offset : offset + segment_length] += weight[:chunk_length]
-        progress.tick(len(pending))
-        pending.clear()
-
-    for offset in range(0, length, stride):
-        chunk = TensorChunk(mix, offset, segment_length)
-        needed = _valid_length(model, chunk.length, segment)
-        if pending and pending[0][2].shape[-1] != needed:
-            flush()  # a batch must share one input length (only the tail chunks differ)
-        pending.append((offset, chunk.length, chunk.padded(needed)))
-        if len(pending) >= batch_size:
-            flush()
-    flush()
-    assert float(sum_weight.min()) > 0
-    out /= sum_weight
-    return out
-
-
-def apply_batched(
-    model: torch.nn.Module,
-    mix: torch.Tensor,
-    *,
-    segment: float | None = None,
-    overlap: float = 0.25,
-    batch_size: int = 8,
-    shifts: int = 0,
-    device: torch.device | None = None,
-    progress: ProgressFn | None = None,
-) -> torch.Tensor:
-    """Batched equivalent of ``demucs.apply.apply_model(model, mix, split=True, ...)``.
-
-    ``mix`` is ``(1, channels, samples)``, already normalised; returns
-    ``(1, sources, channels, samples)`` on ``device``. Handles a bare HDemucs/HTDemucs or a
-    BagOfModels (per-source weighted average of its members, like demucs).
-    """
-    device = device or mix.device
-    subs = _sub_models(model)
-    length = mix.shape[-1]
-    # Draw every shift offset up front, in the order apply_model draws them, so progress
-    # knows the total and seeded runs match the stock path.
-    plans: list[list[int]] = []
-    total = 0
-    for sub, _weights in subs:
-        seg_len = int(sub.samplerate * _segment_seconds(sub, segment))
-        if shifts:
-            max_shift = int(0.5 * sub.samplerate)
-            offsets = [random.randint(0, max_shift) for _ in range(shifts)]
-            total += sum(_chunk_count(length + max_shift - o, seg_len, overlap) for o in offsets)
-        else:
-            offsets = []
-            total += _chunk_count(length, seg_len, overlap)
-        plans.append(offsets)
-    tracker = _Progress(total, progress)
-    kwargs: dict[str, Any] = dict(
-        segment=segment, overlap=overlap, batch_size=batch_size, device=device, progress=tracker
-    )
-
-    estimates: torch.Tensor | None = None
-    totals = [0.0] * len(model.sources)
-    for sub, _weights in subs:
-        # Outside inference mode: parameters moved inside it would become inference
-        # tensors, which the stock (no_grad) path could then not use.
-        sub.to(device)
-    with torch.inference_mode():
-        mix = mix.to(device)
-        for (sub, weights), offsets in zip(subs, plans, strict=True):
-            if offsets:
-                max_shift = int(0.5 * sub.samplerate)
-                padded = TensorChunk(mix).padded(length + 2 * max_shift)
-                out = torch.zeros(1, len(sub.sources), mix.shape[1], length, device=device)
-                for offset in offsets:
-                    shifted = TensorChunk(padded, offset, length + max_shift - offset)
-                    res = _apply_split(sub, shifted, **kwargs)
-                    out += res[..., max_shift - offset :]
-                out /= len(offsets)
-            else:
-                out = _apply_split(sub, TensorChunk(mix), **kwargs)
-            if weights is None:
-                return out
-            for k, inst_weight in enumerate(weights):
-                out[:, k, :, :] *= inst_weight
-                totals[k] += inst_weight
-            estimates = out if estimates is None else estimates + out
-        assert estimates is not None
-        for k in range(estimates.shape[1]):
-            estimates[:, k, :, :] /= totals[k]
-    return estimates
 
 
 # ---------------------------------------------------------------------------------------
@@ -357,6 +187,14 @@ class Separator:
         self._lock = threading.Lock()
         self.load_count = 0
         self._device: torch.device | None = None
+        # ONNX Runtime cores by id(sub-model), built once per process (empty: PyTorch).
+        self._cores: dict[int, onnx_runner.OnnxCore] | None = None
+        self._cores_pid: int | None = None
+        self._cores_lock = threading.Lock()
+        # Why ONNX Runtime is not used, when it was wanted ("" otherwise).
+        self.runtime_note = ""
+        # Which runtime made the last separation's segments: torch, onnxruntime or both.
+        self.last_runtime: str | None = None
 
     # -- model lifecycle -------------------------------------------------------------
 
@@ -411,7 +249,7 @@ class Separator:
 
     @property
     def samplerate(self) -> int:
-        return int(self.model.samplerate)
+        return model_samplerate(self.model)
 
     def release(self, *, unload: bool = False) -> None:
         """Free cached accelerator memory (e.g. after a soft time limit interrupted a job).
@@ -424,6 +262,8 @@ class Separator:
             with self._lock:
                 self._model = None
                 self._pid = None
+            with self._cores_lock:
+                self._cores = None
         gc.collect()
         if torch.cuda.is_available() and torch.cuda.is_initialized():
             torch.cuda.empty_cache()
@@ -444,9 +284,10 @@ class Separator:
             wav = convert_audio_channels(wav, model.audio_channels)
         except ValueError as exc:
             raise SeparationError(str(exc)) from exc
-        if samplerate != model.samplerate:
-            wav = julius.resample_frac(wav, int(samplerate), int(model.samplerate))
-        return wav
+        if samplerate != model_samplerate(model):
+            wav = julius.resample_frac(wav, int(samplerate), model_samplerate(model))
+        prepared: torch.Tensor = wav
+        return prepared
 
     def _finish(
         self,
@@ -457,7 +298,7 @@ class Separator:
         input_rate: int,
         output_rate: int,
     ) -> dict[str, np.ndarray]:
-        model_rate = int(self.model.samplerate)
+        model_rate = model_samplerate(self.model)
         out: dict[str, np.ndarray] = {}
         for name, tensor in stems.items():
             tensor = tensor.detach().to("cpu", torch.float32)
@@ -491,6 +332,7 @@ class Separator:
         wav = self._prepare(array, samplerate)
         if self.config.method == "stock":
             stems = _stock_core(self, wav, progress)
+            self.last_runtime = onnx_runner.TORCH
         else:
             stems = self._batched_core(wav, progress)
         result = self._finish(
@@ -504,6 +346,54 @@ class Separator:
             progress(1.0)
         return result
 
+    def wants_onnx(self) -> bool:
+        """Whether this separator's config asks for ONNX Runtime on this device."""
+        if self.config.method != "batched" or self.config.runtime == "torch":
+            return False
+        if self.config.runtime == "auto":
+            return self.device.type == "cpu" and onnx_runner.onnxruntime_available()
+        return True
+
+    def onnx_cores(self) -> dict[int, onnx_runner.OnnxCore]:
+        """The ONNX Runtime core of each sub-model (exported or read from the cache once
+        per process); empty when PyTorch runs, which is logged when ONNX was wanted."""
+        model = self.model
+        with self._cores_lock:
+            if self._cores is not None and self._cores_pid == os.getpid():
+                return self._cores
+            cores: dict[int, onnx_runner.OnnxCore] = {}
+            if self.wants_onnx():
+                try:
+                    cores = self._load_cores(model)
+                    self.runtime_note = ""
+                except (onnx_runner.OnnxUnavailable, SeparationError) as error:
+                    cores = {}
+                    self.runtime_note = str(error)
+                    logger.warning(
+                        "Demucs %s: ONNX Runtime is not used (%s); separating with PyTorch",
+                        self.config.model_name,
+                        error,
+                    )
+            self._cores, self._cores_pid = cores, os.getpid()
+            return cores
+
+    def _load_cores(self, model: torch.nn.Module) -> dict[int, onnx_runner.OnnxCore]:
+        folder = self.config.onnx_cache or Path(tempfile.gettempdir()) / "clearmix-onnx"
+        subs = sub_models(model)
+        cores = {}
+        for index, (sub, _weights) in enumerate(subs):
+            name = self.config.model_name + (f".{index}" if len(subs) > 1 else "")
+            seconds = segment_seconds(sub, self.config.segment)
+            cores[id(sub)] = onnx_runner.load_core(
+                sub,
+                model_name=name,
+                segment_length=int(model_samplerate(sub) * seconds),
+                folder=folder,
+                device=self.device,
+                threads=self.config.num_threads,
+            )
+        return cores
+
     def _batched_core(
         self, wav: torch.Tensor, progress: ProgressFn | None
     ) -> dict[str, torch.Tensor]:
@@ -512,6 +402,9 @@ class Separator:
         ref = wav.mean(0)
         mean = ref.mean()
         std = ref.std() + 1e-8
+        forwards = self.onnx_cores()
+        for core in forwards.values():
+            core.segments.clear()
         out = apply_batched(
             model,
             ((wav - mean) / std)[None],
@@ -521,6 +414,10 @@ class Separator:
             shifts=self.config.shifts,
             device=self.device,
             progress=progress,
+            forwards=forwards,
+        )
+        self.last_runtime = onnx_runner.runtime_label(
+            sum((core.segments for core in forwards.values()), Counter())
         )
         out = out.to("cpu") * std + mean
         return dict(zip(model_sources(model), out[0], strict=True))
@@ -530,18 +427,16 @@ def _stock_core(
     separator: Separator, wav: torch.Tensor, progress: ProgressFn | None
 ) -> dict[str, torch.Tensor]:
     """Run stock ``demucs.api.Separator.separate_tensor`` with the already-loaded model."""
-    import demucs.api
-
     model = separator.model
     config = separator.config
-    subs = _sub_models(model)
+    subs = sub_models(model)
     length = wav.shape[-1]
     total = 0
     for sub, _ in subs:
-        seg_len = int(sub.samplerate * _segment_seconds(sub, config.segment))
-        extra = int(0.5 * sub.samplerate) if config.shifts else 0
-        total += max(1, config.shifts) * _chunk_count(length + extra, seg_len, config.overlap)
-    tracker = _Progress(total, progress)
+        seg_len = int(model_samplerate(sub) * segment_seconds(sub, config.segment))
+        extra = int(0.5 * model_samplerate(sub)) if config.shifts else 0
+        total += max(1, config.shifts) * chunk_count(length + extra, seg_len, config.overlap)
+    tracker = ChunkProgress(total, progress)
 
     def callback(info: dict[str, Any]) -> None:
         if info.get("state") == "end":
@@ -567,7 +462,7 @@ def _stock_core(
         progress=False,
         callback=callback,
     )
-    _wav, stems = stock.separate_tensor(wav, int(model.samplerate))
+    _wav, stems = stock.separate_tensor(wav, model_samplerate(model))
     return stems
 
 
@@ -585,8 +480,6 @@ def separate_with_demucs_api(
     Uses ``separator``'s (or the cached separator for ``config``'s) already-loaded model,
     so comparing the two paths never loads the weights twice.
     """
-    from dataclasses import replace
-
     base = separator if separator is not None else get_separator(config or SeparatorConfig())
     stock = Separator(replace(base.config, method="stock"), model=base.model)
     stock._device = base.device

@@ -49,7 +49,7 @@ def parse_key(key: str) -> tuple[int, str]:
 
 
 def _midi_hz(note: float) -> float:
-    return 440.0 * 2.0 ** ((note - 69) / 12.0)
+    return 440.0 * float(2.0 ** ((note - 69) / 12.0))
 
 
 def _env(n: int, sr: int, attack: float, decay: float) -> np.ndarray:
@@ -126,10 +126,13 @@ def _phase_from_freq(freq: np.ndarray, sr: int) -> np.ndarray:
 def _three_harmonics(phase: np.ndarray, h2: float, h3: float) -> np.ndarray:
     """``sin(p) + h2*sin(2p) + h3*sin(3p)`` with one sin and one cos (Chebyshev identities)."""
     s, c = np.sin(phase), np.cos(phase)
-    return s * (1.0 + 2.0 * h2 * c + h3 * (3.0 - 4.0 * s * s))
+    out: np.ndarray = s * (1.0 + 2.0 * h2 * c + h3 * (3.0 - 4.0 * s * s))
+    return out
 
 
-def _bass(chords: list[list[int]], n: int, sr: int, beat: int, rng: np.random.Generator):
+def _bass(
+    chords: list[list[int]], n: int, sr: int, beat: int, rng: np.random.Generator
+) -> np.ndarray:
     freq = np.zeros(n, dtype=np.float64)
     amp = np.zeros(n, dtype=np.float32)
     pattern = rng.choice([0, 1, 2])

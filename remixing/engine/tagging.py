@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from mutagen import id3
+from mutagen.flac import FLAC
 from mutagen.oggopus import OggOpus
 from mutagen.oggvorbis import OggVorbis
 from mutagen.wave import WAVE
@@ -26,6 +27,15 @@ ORIGINAL_ARTISTS = "ORIGINAL_ARTISTS"
 SOURCE_ISRC = "SOURCE_ISRC"
 ISWC = "ISWC"
 REMIX_ID = "CLEARMIX_REMIX_ID"
+STEMS_SOURCE = "CLEARMIX_STEMS_SOURCE"  # what made the stems (official, Demucs, embedded)
+SONGWRITERS = "SONGWRITERS"
+# The fan who sang the cover vocal (a take recorded in the studio), by public name.
+COVER_PERFORMER = "COVER_PERFORMER"
+# ID3 v2.4 can hold several values in one text frame, but ffmpeg and many
+# players read only the first: one of two songwriters went missing. So the
+# frames people see carry every name in one string, in credit order, and the
+# exact list stays in TXXX frames for software.
+ID3_NAME_JOIN = ", "
 
 
 class TaggingError(ValueError):
@@ -45,6 +55,8 @@ class RemixTags:
     artist: str | None = None  # default: "<remixer> remix"
     comment: str | None = None
     year: str | None = None
+    stems_source: str | None = None
+    cover_performer: str | None = None
 
     @property
     def display_title(self) -> str:
@@ -94,16 +106,22 @@ def id3_frames(tags: RemixTags) -> list[id3.Frame]:
         _txxx(REMIX_OF, tags.original_title),
     ]
     if tags.original_artists:
-        frames.append(_text(id3.TOPE, tags.original_artists))  # original artist/performer
+        # original artist/performer
+        frames.append(_text(id3.TOPE, ID3_NAME_JOIN.join(tags.original_artists)))
         frames.append(_txxx(ORIGINAL_ARTISTS, tags.original_artists))
     if tags.songwriters:
-        frames.append(_text(id3.TCOM, tags.songwriters))
+        frames.append(_text(id3.TCOM, ID3_NAME_JOIN.join(tags.songwriters)))
+        frames.append(_txxx(SONGWRITERS, tags.songwriters))
     if tags.source_isrc:
         frames.append(_txxx(SOURCE_ISRC, tags.source_isrc))
     if tags.iswc:
         frames.append(_txxx(ISWC, tags.iswc))
     if tags.remix_id:
         frames.append(_txxx(REMIX_ID, tags.remix_id))
+    if tags.stems_source:
+        frames.append(_txxx(STEMS_SOURCE, tags.stems_source))
+    if tags.cover_performer:
+        frames.append(_txxx(COVER_PERFORMER, tags.cover_performer))
     if tags.year:
         frames.append(_text(id3.TDRC, tags.year))
     if tags.comment:
@@ -131,6 +149,11 @@ def vorbis_comments(tags: RemixTags) -> dict[str, list[str]]:
         comments[ISWC] = [tags.iswc]
     if tags.remix_id:
         comments[REMIX_ID] = [tags.remix_id]
+    if tags.stems_source:
+        comments[STEMS_SOURCE] = [tags.stems_source]
+    if tags.cover_performer:
+        comments["PERFORMER"] = [f"{tags.cover_performer} (cover vocal)"]
+        comments[COVER_PERFORMER] = [tags.cover_performer]
     if tags.year:
         comments["DATE"] = [tags.year]
     if tags.comment:
@@ -141,8 +164,16 @@ def vorbis_comments(tags: RemixTags) -> dict[str, list[str]]:
 def riff_info(tags: RemixTags) -> dict[str, str]:
     """RIFF INFO strings libsndfile can write at WAV creation (players that skip ID3)."""
     info = {"title": tags.display_title, "artist": tags.display_artist}
-    if tags.comment:
-        info["comment"] = tags.comment
+    # RIFF INFO has no composer or original-artist field: the full credits go
+    # in the comment, so a player that reads only INFO still shows everyone.
+    credits = [f"Remix of {tags.original_title}"]
+    if tags.original_artists:
+        credits.append("by " + ID3_NAME_JOIN.join(tags.original_artists))
+    if tags.songwriters:
+        credits.append("written by " + ID3_NAME_JOIN.join(tags.songwriters))
+    if tags.cover_performer:
+        credits.append(f"cover vocal by {tags.cover_performer}")
+    info["comment"] = " ".join(credits) + (f". {tags.comment}" if tags.comment else ".")
     if tags.year:
         info["date"] = tags.year
     return info
@@ -175,8 +206,6 @@ def tag_file(path: str | os.PathLike[str], fmt: str, tags: RemixTags) -> None:
             wav.tags.add(frame)
         wav.save()
     elif fmt == "flac":
-        from mutagen.flac import FLAC
-
         flac = FLAC(str(path))
         for key, values in vorbis_comments(tags).items():
             flac[key] = values
@@ -204,8 +233,6 @@ def read_tags(path: str | os.PathLike[str]) -> dict[str, list[str]]:
             out[key] = [str(t) for t in frame.text]
     elif suffix in (".ogg", ".opus", ".flac"):
         if suffix == ".flac":
-            from mutagen.flac import FLAC
-
             audio: Any = FLAC(str(path))
         else:
             audio = _open_ogg(path)

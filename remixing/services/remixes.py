@@ -8,15 +8,21 @@ is its hook once an order is paid.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.db import transaction
+from django.conf import settings
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from catalog.errors import Conflict, DomainError, NotFound
 from catalog.models import Recording
 from catalog.selectors import recording_remixability
+from catalog.terms import TERM_REFUSALS
+from core.errors import Conflict, DomainError, NotFound
+from core.refs import NOT_REMIXABLE
 from remixing.engine import presets as engine_presets
 from remixing.engine.recipe import (
     RecipeError,
@@ -24,9 +30,14 @@ from remixing.engine.recipe import (
     recipe_to_dict,
     recipe_validate,
 )
-from remixing.models import Remix, RemixEvent, RemixNotice, StemSet
-from remixing.selectors import stem_names_for
+from remixing.enqueue import RENDER, task_enqueue_on_commit
+from remixing.leases import max_attempts
+from remixing.models import CoverTake, Remix, RemixEvent, RemixNotice, RemixPlay, StemSet
+from remixing.published import remixes_published_changed
+from remixing.selectors import stem_names_for, stemset_bars
+from remixing.signals import remix_played, remix_published, send_on_commit
 
+from .job_records import remix_event_record
 from .stems import stemset_for_recording
 
 RECIPE_FIELD = "recipe"
@@ -37,7 +48,7 @@ def _require_remixable(recording: Recording):
     if not result.remixable:
         raise DomainError(
             f"“{recording.title}” cannot be remixed right now. {result.why_not}".strip(),
-            code="not_remixable",
+            code=NOT_REMIXABLE,
             fields={"recording": [r.message for r in result.reasons] or ["Not remixable."]},
         )
     return result
@@ -57,19 +68,24 @@ def _prefixed(errors: dict[str, list[str]]) -> dict[str, list[str]]:
 
 
 def recipe_check(
-    *, data: Any, stems: list[str], duration_s: float | None, terms: dict
+    *,
+    data: Any,
+    stems: list[str],
+    duration_s: float | None,
+    terms: dict,
+    bars: list[float] | None = None,
 ) -> dict[str, Any]:
     """Validate a recipe against the track's stems and the rights holders'
     terms; returns the canonical dict. Field paths start with "recipe."."""
     try:
-        recipe = recipe_validate(data, stems=stems, duration_s=duration_s)
+        recipe = recipe_validate(data, stems=stems, duration_s=duration_s, bars=bars)
     except RecipeError as error:
         fields = _prefixed(error.as_dict())
         first_path, first_messages = next(iter(fields.items()))
         raise DomainError(
             f"{first_path}: {first_messages[0]}", code="invalid_recipe", fields=fields
         ) from None
-    forbidden = recipe_forbidden_transformations(recipe, allowed=terms)
+    forbidden = recipe_forbidden_transformations(recipe, allowed=terms, refusals=TERM_REFUSALS)
     if forbidden:
         fields: dict[str, list[str]] = {}
         for path, message in forbidden:
@@ -83,32 +99,37 @@ def recipe_check(
     return recipe_to_dict(recipe)
 
 
+def _require_own_take(canonical: dict, *, remix: Remix | None) -> None:
+    """A recipe's cover names one of this remix's own takes (a take is its fan's data:
+    never another fan's, never one from another remix)."""
+    ref = (canonical.get("cover") or {}).get("take")
+    if ref is None:
+        return
+    if remix is None or not CoverTake.objects.filter(remix=remix, ref=ref).exists():
+        message = "No such take of this remix; record one first."
+        raise DomainError(
+            f"{RECIPE_FIELD}.cover.take: {message}",
+            code="invalid_recipe",
+            fields={f"{RECIPE_FIELD}.cover.take": [message]},
+        )
+
+
 def _duration_s(recording: Recording) -> float | None:
     return recording.duration_ms / 1000 if recording.duration_ms else None
 
 
-def remix_event_record(
-    *,
-    remix: Remix,
-    from_status: str,
-    to_status: str,
-    actor_kind: str,
-    actor=None,
-    reason: str = "",
-    consent_event_id: int | None = None,
-    data: dict | None = None,
-) -> RemixEvent:
-    return RemixEvent.objects.create(
-        remix=remix,
-        from_status=from_status,
-        to_status=to_status,
-        actor_kind=actor_kind,
-        actor=actor if getattr(actor, "pk", None) else None,
-        reason=reason,
-        consent_event_id=consent_event_id,
-        attempt=remix.attempts,
-        data=data or {},
-    )
+def _starting_recipe(preset: str | None, *, stems, recording: Recording) -> dict:
+    """The preset's recipe for these stems, or the empty recipe without a preset."""
+    if not preset:
+        return {"version": 1}
+    try:
+        return engine_presets.preset_recipe(
+            preset, stems=stems, source_tempo_bpm=recording.tempo_bpm
+        )
+    except engine_presets.PresetError as error:
+        raise DomainError(
+            str(error), code="invalid_preset", fields={"preset": [str(error)]}
+        ) from None
 
 
 @transaction.atomic
@@ -119,29 +140,23 @@ def remix_create(
     recipe: dict | None = None,
     preset: str | None = None,
     title: str = "",
+    parent: Remix | None = None,
 ) -> Remix:
     """A draft remix of a remixable recording, recording what it relies on
     (consent events, split versions, terms). Starts making stems right away
-    (or reuses cached ones) so the browser studio can preview."""
-    Recording.objects.select_for_update().filter(pk=recording.pk).first()
+    (or reuses cached ones) so the browser studio can preview. `parent`: the
+    published remix it starts from (credited; the money still follows the
+    recording's split versions, like any remix of it)."""
+    Recording.objects.select_for_update(no_key=True).filter(pk=recording.pk).first()
     remixability = _require_remixable(recording)
     stem_set = stemset_for_recording(recording=recording)
     stems = stem_names_for(stem_set=stem_set, recording=recording)
     if recipe is None:
-        if preset:
-            try:
-                recipe = engine_presets.preset_recipe(
-                    preset, stems=stems, source_tempo_bpm=recording.tempo_bpm
-                )
-            except engine_presets.PresetError as error:
-                raise DomainError(
-                    str(error), code="invalid_preset", fields={"preset": [str(error)]}
-                ) from None
-        else:
-            recipe = {"version": 1}
+        recipe = _starting_recipe(preset, stems=stems, recording=recording)
     canonical = recipe_check(
         data=recipe, stems=stems, duration_s=_duration_s(recording), terms=remixability.terms
     )
+    _require_own_take(canonical, remix=None)
     remix = Remix.objects.create(
         fan=fan,
         recording=recording,
@@ -152,6 +167,7 @@ def remix_create(
         terms=dict(remixability.terms),
         master_split_version_id=remixability.master_split_version_id,
         publishing_split_version_id=remixability.publishing_split_version_id,
+        parent=parent,
     )
     remix.consent_events.set(remixability.consent_event_ids)
     remix_event_record(
@@ -160,8 +176,11 @@ def remix_create(
         to_status=Remix.Status.DRAFT,
         actor_kind=RemixEvent.Actor.FAN,
         actor=fan,
-        reason="Draft created" + (f" from preset {preset}" if preset else ""),
+        reason="Draft created"
+        + (f" from preset {preset}" if preset else "")
+        + (f" from remix #{parent.pk} by @{parent.fan.handle}" if parent else ""),
         data={
+            "parent_remix_id": parent.pk if parent else None,
             "consent_event_ids": list(remixability.consent_event_ids),
             "master_split_version_id": remixability.master_split_version_id,
             "publishing_split_version_id": remixability.publishing_split_version_id,
@@ -172,6 +191,51 @@ def remix_create(
     return remix
 
 
+def _forkable_parent(parent_id: int) -> Remix:
+    parent = (
+        Remix.objects.select_for_update(no_key=True)
+        .select_related("recording", "fan")
+        .filter(pk=parent_id, status=Remix.Status.PUBLISHED)
+        .first()
+    )
+    if parent is None:
+        raise NotFound("Remix not found.")
+    if not parent.allow_forks:
+        raise DomainError(
+            "Its author has not allowed others to build on this remix.",
+            code="fork_not_allowed",
+            status_code=403,
+        )
+    return parent
+
+
+@transaction.atomic
+def remix_fork(*, fan, parent: Remix) -> Remix:
+    """Remix this remix: a draft of the same recording that starts from a
+    published remix's recipe, when its author allows it. The recipe is checked
+    against the track's terms of today, like any draft."""
+    parent = _forkable_parent(parent.pk)
+    # The parent's cover vocal is its fan's own take: it never travels to a fork.
+    recipe = {key: value for key, value in parent.recipe.items() if key != "cover"}
+    return remix_create(
+        fan=fan,
+        recording=parent.recording,
+        recipe=recipe,
+        title=f"{parent.title} (remix)"[:200],
+        parent=parent,
+    )
+
+
+@transaction.atomic
+def remix_forks_allow(*, remix: Remix, fan, allow: bool) -> Remix:
+    """The author lets others build on this remix (or stops letting them)."""
+    _require_owner(remix, fan)
+    Remix.objects.filter(pk=remix.pk).update(allow_forks=allow)
+    remix.allow_forks = allow
+    remixes_published_changed()  # its page offers (or stops offering) to fork it
+    return remix
+
+
 @transaction.atomic
 def remix_update_recipe(
     *, remix: Remix, fan, recipe: dict, expected_version: int | None = None
@@ -179,7 +243,9 @@ def remix_update_recipe(
     """Draft autosave. Each save bumps `recipe_version`; a client that sends
     the version it edited gets 409 if another tab saved in between."""
     _require_owner(remix, fan)
-    remix = Remix.objects.select_for_update().select_related("recording").get(pk=remix.pk)
+    remix = (
+        Remix.objects.select_for_update(no_key=True).select_related("recording").get(pk=remix.pk)
+    )
     if remix.status != Remix.Status.DRAFT:
         raise Conflict(
             "Only a draft's recipe can change; this remix is already "
@@ -199,7 +265,9 @@ def remix_update_recipe(
         stems=stems,
         duration_s=_duration_s(remix.recording),
         terms=remixability.terms,
+        bars=stemset_bars(stem_set=remix.stem_set),
     )
+    _require_own_take(canonical, remix=remix)
     if canonical != remix.recipe:
         remix.recipe = canonical
         remix.recipe_version += 1
@@ -229,8 +297,10 @@ def remix_request_stems(
 def remix_render_start(*, remix: Remix, actor=None) -> Remix:
     """Queue the export render. Marketplace calls this once the order is
     paid (and may call it again to retry a failed render). Raises
-    DomainError(code="not_remixable") if consent went away: refund then."""
-    remix = Remix.objects.select_for_update().select_related("recording").get(pk=remix.pk)
+    DomainError(code=NOT_REMIXABLE) if consent went away: refund then."""
+    remix = (
+        Remix.objects.select_for_update(no_key=True).select_related("recording").get(pk=remix.pk)
+    )
     if remix.status in (*Remix.ACTIVE_STATUSES, Remix.Status.READY, Remix.Status.PUBLISHED):
         return remix  # already going or done: paying twice must not render twice
     if remix.status not in (Remix.Status.DRAFT, Remix.Status.FAILED):
@@ -241,17 +311,31 @@ def remix_render_start(*, remix: Remix, actor=None) -> Remix:
     remixability = _require_remixable(remix.recording)
     # The terms may have narrowed since the draft was saved.
     stems = stem_names_for(stem_set=remix.stem_set, recording=remix.recording)
-    recipe_check(
-        data=remix.recipe,
-        stems=stems,
-        duration_s=_duration_s(remix.recording),
-        terms=remixability.terms,
-    )
+    try:
+        canonical = recipe_check(
+            data=remix.recipe,
+            stems=stems,
+            duration_s=_duration_s(remix.recording),
+            terms=remixability.terms,
+        )
+    except DomainError as refused:
+        if refused.code != "forbidden_transformation":
+            raise
+        # A term the recipe uses was switched off (covers revoked, say): a
+        # consent failure like any other, so a paid order is refunded.
+        raise DomainError(
+            f"The artist's terms no longer allow this remix. {refused.message}",
+            code=NOT_REMIXABLE,
+            fields=refused.fields,
+        ) from None
+    _require_own_take(canonical, remix=remix)
     previous = remix.status
     remix.status = Remix.Status.QUEUED
     remix.progress = 0
     remix.stage = "Waiting for a worker"
-    remix.error = ""
+    remix.error = remix.error_detail = ""
+    # A fresh budget of attempts for this render (a failed one may be retried).
+    remix.attempt_limit = remix.attempts + max_attempts()
     remix.paid_at = remix.paid_at or timezone.now()
     # What is rendered is what was paid for, even if relied-on facts move.
     remix.terms = dict(remixability.terms)
@@ -266,17 +350,26 @@ def remix_render_start(*, remix: Remix, actor=None) -> Remix:
         reason="Render requested after payment",
         data={"consent_event_ids": list(remixability.consent_event_ids)},
     )
-    from remixing import tasks
-
-    tasks.render_run.delay_on_commit(remix.pk)
+    remix_enqueue(remix=remix)
     return remix
+
+
+def remix_enqueue(*, remix: Remix, countdown: float = 0) -> None:
+    """Queue the render task after commit and note when, so the sweep can
+    tell a lost message (broker restart or flush) from one still waiting."""
+    Remix.objects.filter(pk=remix.pk).update(
+        queued_at=timezone.now() + timedelta(seconds=countdown)
+    )
+    task_enqueue_on_commit(RENDER, remix.pk, countdown=countdown)
 
 
 @transaction.atomic
 def remix_publish(*, remix: Remix, fan, title: str, description: str = "") -> Remix:
     """Publish a paid, rendered remix, if the rights holders' terms allow it."""
     _require_owner(remix, fan)
-    remix = Remix.objects.select_for_update().select_related("recording").get(pk=remix.pk)
+    remix = (
+        Remix.objects.select_for_update(no_key=True).select_related("recording").get(pk=remix.pk)
+    )
     title = (title or "").strip()
     if not title:
         raise DomainError("Give your remix a title.", fields={"title": ["Required."]})
@@ -310,6 +403,7 @@ def remix_publish(*, remix: Remix, fan, title: str, description: str = "") -> Re
         reason="Published by the fan",
         data={"consent_event_ids": list(remixability.consent_event_ids)},
     )
+    send_on_commit(remix_published, remix_id=remix.pk, fan_id=remix.fan_id)
     return remix
 
 
@@ -353,13 +447,37 @@ def remix_unpublish(
     return remix
 
 
-def remix_play_count_increment(*, remix: Remix) -> int:
-    """Count one play of a published remix; an UPDATE so concurrent plays add up."""
-    updated = Remix.objects.filter(pk=remix.pk, status=Remix.Status.PUBLISHED).update(
-        play_count=F("play_count") + 1
-    )
-    if not updated:
+def _play_window_start(now: datetime, window_seconds: int) -> datetime:
+    start = int(now.timestamp()) // window_seconds * window_seconds
+    return datetime.fromtimestamp(start, tz=UTC)
+
+
+def remix_play_listener(*, identity: str) -> str:
+    """A keyed hash of who listened ("user:7", "ip:203.0.113.9"): plays are
+    counted per listener without storing an address."""
+    key = settings.SECRET_KEY.encode()
+    return hmac.new(key, f"remix-play:{identity}".encode(), hashlib.sha256).hexdigest()
+
+
+@transaction.atomic
+def remix_play_record(*, remix: Remix, listener: str) -> int:
+    """Count a play of a published remix once per listener per window; return the count."""
+    if not Remix.objects.filter(pk=remix.pk, status=Remix.Status.PUBLISHED).exists():
         raise NotFound("Remix not found.")
+    window = settings.REMIX_PLAY_WINDOW_SECONDS
+    start = _play_window_start(timezone.now(), window)
+    try:
+        with transaction.atomic():
+            RemixPlay.objects.create(remix=remix, listener=listener, window_start=start)
+    except IntegrityError:
+        pass  # this listener's play in this window is already counted
+    else:
+        # An UPDATE, so concurrent plays by different listeners add up.
+        Remix.objects.filter(pk=remix.pk).update(play_count=F("play_count") + 1)
+        remixes_published_changed()  # its page shows the count
+        # Rows of past windows decide nothing any more.
+        RemixPlay.objects.filter(window_start__lt=start - timedelta(seconds=window)).delete()
+    send_on_commit(remix_played, remix_id=remix.pk, listener=listener)
     return Remix.objects.values_list("play_count", flat=True).get(pk=remix.pk)
 
 
@@ -369,3 +487,8 @@ def remix_notice_mark_read(*, fan, notice_ids: list[int] | None = None) -> int:
     if notice_ids is not None:
         qs = qs.filter(pk__in=notice_ids)
     return qs.update(read_at=timezone.now())
+
+
+def remix_notice_create(*, remix: Remix, kind: str, message: str) -> RemixNotice:
+    """Something the remix's fan must read on their next visit."""
+    return RemixNotice.objects.create(fan_id=remix.fan_id, remix=remix, kind=kind, message=message)

@@ -1,47 +1,28 @@
-"""Money formatting from integer minor units (no float, no Decimal)."""
+"""Template filters for money (core's one formatter) and shares in basis points."""
 
 from __future__ import annotations
 
 from django import template
 
+from core.money import format_money
+from royalties.requirements import requirement_labels
+
 register = template.Library()
-
-ZERO_DECIMAL = {
-    "bif",
-    "clp",
-    "djf",
-    "gnf",
-    "jpy",
-    "kmf",
-    "krw",
-    "mga",
-    "pyg",
-    "rwf",
-    "ugx",
-    "vnd",
-    "vuv",
-    "xaf",
-    "xof",
-    "xpf",
-}
-
-
-def format_minor(cents: int, currency: str = "usd") -> str:
-    cents = int(cents or 0)
-    sign = "-" if cents < 0 else ""
-    n = abs(cents)
-    cur = (currency or "").lower()
-    if cur in ZERO_DECIMAL:
-        return f"{sign}{n:,} {cur.upper()}"
-    return f"{sign}{n // 100:,}.{n % 100:02d} {cur.upper()}".rstrip()
 
 
 @register.filter
-def money(cents, currency="usd"):
-    return format_minor(cents, currency)
+def money(cents: int | None, currency: str = "usd") -> str:
+    """Amounts on payout pages name their currency by code ("12.99 USD")."""
+    return format_money(cents, currency, with_code=True)
 
 
 @register.filter
 def bps_percent(bps):
     bps = int(bps or 0)
     return f"{bps // 100}.{bps % 100:02d}%"
+
+
+@register.filter
+def requirements_in_words(keys) -> list[str]:
+    """Stripe's requirement keys as the things a person must provide."""
+    return requirement_labels(keys or [])

@@ -3,7 +3,7 @@
 (function () {
   "use strict";
   document.querySelectorAll("[data-royalties-chart]").forEach(function (svg) {
-    var out = svg.closest("figure").querySelector(".royalties-chart-readout");
+    const out = svg.closest("figure").querySelector(".royalties-chart-readout");
     if (!out) return;
     function show(g) {
       out.textContent = g.dataset.label + ": earned " + g.dataset.earned + ", paid " + g.dataset.paid;

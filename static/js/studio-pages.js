@@ -8,7 +8,7 @@ for (const button of document.querySelectorAll("[data-copy]")) {
     try {
       await navigator.clipboard.writeText(input.value);
       if (status) status.textContent = "Link copied.";
-    } catch (e) {
+    } catch {
       input.select();
       if (status) status.textContent = "Select the link and copy it.";
     }
@@ -29,7 +29,7 @@ if (detail) {
         try {
           const response = await fetch(detail.dataset.statusUrl, { credentials: "same-origin", headers: { Accept: "application/json" } });
           s = await response.json();
-        } catch (e) { continue; }
+        } catch { continue; }
         const set = (f, v) => { const el = detail.querySelector(`[data-field=${f}]`); if (el) { if (f === "progress") el.value = v; else el.textContent = v; } };
         set("progress", s.progress);
         set("percent", `${s.progress}%`);
@@ -46,6 +46,21 @@ if (detail) {
   }
 }
 
+// A remix that was not delivered: reload once Stripe confirms the refund.
+const refund = document.querySelector("[data-refund-pending]");
+if (refund) {
+  (async () => {
+    for (let i = 0; i < 60; i++) {
+      await sleep(3000);
+      try {
+        const r = await fetch(refund.dataset.orderStatusUrl, { credentials: "same-origin", headers: { Accept: "application/json" } });
+        const body = await r.json();
+        if (body.status && body.status !== "paid") { location.reload(); return; }
+      } catch { /* keep waiting */ }
+    }
+  })();
+}
+
 // The public page: count a play once per page view.
 const pub = document.querySelector("[data-play-url]");
 if (pub) {
@@ -59,6 +74,6 @@ if (pub) {
       const body = await r.json();
       pub.querySelector("[data-play-count]").textContent = body.play_count;
       pub.querySelector("[data-play-plural]").textContent = body.play_count === 1 ? "" : "s";
-    } catch (e) { /* counting is best effort */ }
+    } catch { /* counting is best effort */ }
   });
 }

@@ -10,7 +10,7 @@ export function normalize(recipe, stemNames) {
     stems[name] = { gain_db: s.gain_db ?? 0, mute: !!s.mute, solo: !!s.solo };
   }
   const fx = r.effects || {};
-  return {
+  const normalized = {
     version: 1,
     stems,
     tempo_ratio: r.tempo_ratio ?? 1,
@@ -26,6 +26,21 @@ export function normalize(recipe, stemNames) {
     fade_out_s: r.fade_out_s ?? 0,
     region: r.region ?? null,
   };
+  // Re-arranged sections (remixing/engine/arrangement.py), kept as the server sent
+  // them; like the server's recipe_to_dict, absent when there are none.
+  if (r.arrangement != null) normalized.arrangement = r.arrangement;
+  // The fan's own vocal take (remixing/engine/cover.py), absent when there is none.
+  if (r.cover != null) {
+    const c = r.cover;
+    normalized.cover = {
+      version: c.version ?? 1,
+      take: c.take,
+      lead_s: c.lead_s ?? 0,
+      latency_ms: c.latency_ms ?? 0,
+      gain_db: c.gain_db ?? 0,
+    };
+  }
+  return normalized;
 }
 
 function audible(recipe, name) {
@@ -51,6 +66,7 @@ export function termFields(recipe) {
     (k) => recipe.effects[k] !== null && recipe.effects[k] !== undefined,
   );
   if (fx.length) used.effects = fx.map((k) => `effects.${k}`);
+  if (recipe.arrangement) used.arrangement = ["arrangement"];
   if (names.includes("vocals")) {
     const others = names.filter((n) => n !== "vocals");
     const vocals = effectivelyAudible(recipe, "vocals");
@@ -58,6 +74,7 @@ export function termFields(recipe) {
     if (othersOn && !vocals) used.vocals_removed = ["stems.vocals"];
     if (vocals && !othersOn) used.vocals_isolated = ["stems.vocals"];
   }
+  if (recipe.cover) used.covers = ["cover"];
   return used;
 }
 
@@ -67,4 +84,26 @@ export function forbiddenUses(recipe, forbidden) {
     if (forbidden[term]) for (const f of fields) problems.push([f, forbidden[term]]);
   }
   return problems;
+}
+
+// What a cover cannot be combined with (remixing/engine/cover.py, cover_conflicts): the
+// same [field, message] pairs the server refuses the recipe with.
+export const COVER_KEY_SHIFT =
+  "A cover vocal is recorded against the original key: reset the key shift to record or keep a cover.";
+export const COVER_REGION =
+  "A cover vocal is placed from the start of the song: turn off the export region to record or keep a cover.";
+export function coverProblems(recipe) {
+  if (!recipe.cover) return [];
+  const problems = [];
+  if (recipe.key_shift !== 0) problems.push(["key_shift", COVER_KEY_SHIFT]);
+  if (recipe.region) problems.push(["region", COVER_REGION]);
+  return problems;
+}
+
+// A preset applied over the current recipe: the preset's settings, and the fan's cover
+// take kept (remixing/engine/presets.py, preset_keep_cover).
+export function withPreset(current, preset, stemNames) {
+  const next = normalize(preset, stemNames);
+  if (current && current.cover) next.cover = normalize(current, stemNames).cover;
+  return next;
 }

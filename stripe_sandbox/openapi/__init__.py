@@ -32,18 +32,21 @@ SPEC_VERSION = "2020-08-27"
 @functools.lru_cache(maxsize=1)
 def load_spec() -> dict[str, Any]:
     with SPEC_PATH.open(encoding="utf-8") as fh:
-        return json.load(fh)
+        spec: dict[str, Any] = json.load(fh)
+    return spec
 
 
 @functools.lru_cache(maxsize=1)
 def load_fixtures() -> dict[str, Any]:
     """Stripe's example objects (``fixtures3.json`` from the same commit), keyed by object type."""
     with FIXTURES_PATH.open(encoding="utf-8") as fh:
-        return json.load(fh)["resources"]
+        resources: dict[str, Any] = json.load(fh)["resources"]
+    return resources
 
 
 def operation(method: str, path: str) -> dict[str, Any] | None:
-    return load_spec()["paths"].get(path, {}).get(method.lower())
+    found: dict[str, Any] | None = load_spec()["paths"].get(path, {}).get(method.lower())
+    return found
 
 
 @functools.cache
@@ -73,7 +76,8 @@ def to_jsonschema(node: Any) -> Any:
 
 @functools.lru_cache(maxsize=1)
 def _components() -> dict[str, Any]:
-    return to_jsonschema(load_spec()["components"])
+    components: dict[str, Any] = to_jsonschema(load_spec()["components"])
+    return components
 
 
 def response_schema(method: str, path: str, status: str = "200") -> dict[str, Any]:

@@ -281,7 +281,7 @@ def create_subscription(
         items[0][0]["recurring"]["interval_count"],
     )
     end = period_boundary(now, interval, count, 1)
-    sub_items = [
+    sub_items: list[dict[str, Any]] = [
         {
             "id": new_id("si"),
             "object": "subscription_item",

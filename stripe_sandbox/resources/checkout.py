@@ -66,7 +66,7 @@ class _LineSpec:
     @property
     def currency(self) -> str:
         if self.price is not None:
-            return self.price["currency"]
+            return str(self.price["currency"])
         return str(self.price_data["currency"]).lower()
 
     @property
@@ -450,9 +450,12 @@ def card_form_from_post(form: dict[str, str]) -> CardForm | PayResult:
 
 
 def session_email(ctx: Ctx, session: dict[str, Any]) -> str | None:
+    email: str | None
     if session["customer"]:
-        return (ctx.store.get(session["customer"]) or {}).get("email")
-    return session["customer_email"]
+        email = (ctx.store.get(session["customer"]) or {}).get("email")
+    else:
+        email = session["customer_email"]
+    return email
 
 
 def pay_session(ctx: Ctx, session: dict[str, Any], form: CardForm) -> PayResult:
@@ -551,4 +554,5 @@ def pay_session(ctx: Ctx, session: dict[str, Any], form: CardForm) -> PayResult:
 
 
 def success_redirect(session: dict[str, Any]) -> str:
-    return session["success_url"].replace("{CHECKOUT_SESSION_ID}", session["id"])
+    url: str = session["success_url"]
+    return url.replace("{CHECKOUT_SESSION_ID}", session["id"])

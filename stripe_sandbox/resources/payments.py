@@ -48,7 +48,7 @@ def new_payment_method(
     name: str | None,
     email: str | None,
 ) -> dict[str, Any]:
-    pm = {
+    pm: dict[str, Any] = {
         "id": new_id("pm"),
         "object": "payment_method",
         "billing_details": {
@@ -117,7 +117,7 @@ def new_balance_transaction(
 ) -> dict[str, Any]:
     """Move ``amount`` (signed) in ``owner``'s balance and record why."""
     now = ctx.now()
-    txn = {
+    txn: dict[str, Any] = {
         "id": new_id("txn"),
         "object": "balance_transaction",
         "amount": amount,

@@ -54,6 +54,7 @@ def create_transfer(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
     assert amount is not None
     currency = check_currency(get_str(params, "currency", required=True) or "")
     destination = get_str(params, "destination", required=True)
+    assert destination is not None  # required: get_str raised otherwise
     acct = ctx.store.get(destination)
     if acct is None or acct.get("object") != "account":
         raise invalid(

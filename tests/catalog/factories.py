@@ -38,12 +38,19 @@ class WorkFactory(factory.django.DjangoModelFactory):
 class RecordingFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Recording
+        skip_postgeneration_save = True
 
     title = factory.Sequence(lambda n: f"Track {n}")
     genre = "electronic"
     tempo_bpm = 120
     key = "A minor"
     duration_ms = 180_000
+
+    @factory.post_generation
+    def listing_state(obj, create, extracted, **kwargs):
+        # Built around recording_create, so derive its stored state as it would.
+        if create:
+            services.recording_listing_refresh(recording_ids=[obj.pk])
 
 
 def artist_user(name: str = "Artist", *, verified: bool = True, kind: str = "artist"):
@@ -58,7 +65,10 @@ def staff_user():
 
 
 def credit(recording: Recording, party: Party, role: str = "main", order: int = 0):
-    return RecordingArtist.objects.create(recording=recording, party=party, role=role, order=order)
+    """An artist link, made as the admin's inline makes it (then refreshed)."""
+    link = RecordingArtist.objects.create(recording=recording, party=party, role=role, order=order)
+    services.recording_listing_refresh(recording_ids=[recording.pk])
+    return link
 
 
 def complete_splits(recording: Recording, *, master=None, publishing=None):
@@ -69,6 +79,7 @@ def complete_splits(recording: Recording, *, master=None, publishing=None):
     if recording.work is None:
         recording.work = WorkFactory()
         recording.save(update_fields=["work"])
+        services.recording_listing_refresh(recording_ids=[recording.pk])
     if publishing is None:
         publishing = [(PartyFactory(kind="songwriter"), 10_000)]
     services.split_version_create(work=recording.work, shares=publishing, check_permission=False)

@@ -3,9 +3,9 @@
 import pytest
 
 from catalog import DEFAULT_CONSENT_TERMS, TERM_KEYS, services, signals
-from catalog.errors import DomainError
 from catalog.models import ConsentEvent, ConsentState
 from catalog.selectors import consent_effective, recording_remixability
+from core.errors import DomainError
 
 from .factories import (
     RecordingFactory,
@@ -28,9 +28,17 @@ def test_default_terms_have_exactly_the_interface_keys():
         "vocals_removed",
         "vocals_isolated",
         "publication",
+        "arrangement",
+        "covers",
         "unpublish_on_revoke",
     }
-    assert all(DEFAULT_CONSENT_TERMS.values())
+    # Re-arranging came after artists had granted: a grant that does not name it
+    # does not allow it; everything else a plain grant allows.
+    # Covers likewise: off until the artist switches them on.
+    assert DEFAULT_CONSENT_TERMS["arrangement"] is False
+    assert DEFAULT_CONSENT_TERMS["covers"] is False
+    late = {"arrangement", "covers"}
+    assert all(v for k, v in DEFAULT_CONSENT_TERMS.items() if k not in late)
     assert set(TERM_KEYS) == set(DEFAULT_CONSENT_TERMS)
 
 

@@ -101,8 +101,7 @@ def test_edited_terms_are_caught(ledger):
 
 def test_rehashed_edit_still_breaks_the_next_link(ledger):
     """An attacker who recomputes the edited event's own hash breaks the link after it."""
-    from catalog.chain import event_hash
-    from catalog.selectors import canonical_time
+    from catalog.chain import canonical_time, event_hash
 
     target = ledger[1]
     content = {

@@ -189,10 +189,17 @@ def test_upload_page_shows_field_errors_and_stores_nothing(demo, tmp_path):
     url = reverse("catalog:recording_upload")
     fake = SimpleUploadedFile("song.wav", b"RIFF not really a wav file" * 10)
     response = client.post(
-        url, {"audio": fake, "title": "Fake", "main_artists": [demo["party"].pk], "isrc": "bad"}
+        url,
+        {
+            "audio": fake,
+            "title": "Fake",
+            "main_artists": [demo["party"].pk],
+            "isrc": "bad",
+            "consent": "keep",
+        },
     )
     page = response.content.decode()
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert 'aria-invalid="true"' in page and "id_isrc_error" in page
     assert not Recording.objects.filter(title="Fake").exists()
     audio = tmp_path / "tone.wav"
@@ -201,12 +208,26 @@ def test_upload_page_shows_field_errors_and_stores_nothing(demo, tmp_path):
     )
     fake = SimpleUploadedFile("song.wav", b"RIFF not really a wav file" * 10)
     page = client.post(
-        url, {"audio": fake, "title": "Fake", "main_artists": [demo["party"].pk]}
+        url, {"audio": fake, "title": "Fake", "main_artists": [demo["party"].pk], "consent": "keep"}
     ).content.decode()
     assert "id_audio_error" in page
     good = SimpleUploadedFile("tone.wav", audio.read_bytes())
     response = client.post(
-        url, {"audio": good, "title": "Tone", "main_artists": [demo["party"].pk]}
+        url, {"audio": good, "title": "Tone", "main_artists": [demo["party"].pk], "consent": "keep"}
     )
     assert response.status_code == 302
     assert Recording.objects.filter(title="Tone", created_by=demo["owner"]).exists()
+
+
+def test_oversize_upload_shows_only_the_size_message(demo, settings):
+    settings.UPLOAD_MAX_BYTES = 1_000
+    big = SimpleUploadedFile("song.wav", b"RIFF" + b"\x00" * 5_000)
+    response = browser(demo["owner"]).post(
+        reverse("catalog:recording_upload"),
+        {"title": "Big", "main_artists": [demo["party"].pk], "audio": big},
+    )
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "larger than the upload limit" in page
+    assert "This field is required" not in page
+    assert not Recording.objects.filter(title="Big").exists()

@@ -4,12 +4,14 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
+import soundfile
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from catalog import services
-from catalog.errors import DomainError, PermissionDenied
 from catalog.models import OfficialStem, Recording
+from core.errors import DomainError, PermissionDenied
 
 from .factories import UserFactory, artist_user
 
@@ -60,6 +62,9 @@ def corpus(tmp_path_factory) -> dict[str, Path]:
     files["long.wav"] = root / "long.wav"
     _ffmpeg("-f", "lavfi", "-i", "sine=duration=2", "-ac", "6", str(root / "surround.wav"))
     files["surround.wav"] = root / "surround.wav"
+    # Many channels, and short too: the channel count is what to tell the uploader.
+    soundfile.write(root / "many.wav", np.zeros((3_200, 200), dtype=np.int16), 8_000)
+    files["many.wav"] = root / "many.wav"
     _ffmpeg(
         "-f",
         "lavfi",
@@ -134,6 +139,7 @@ def test_good_audio_is_stored_with_hash_and_duration(corpus, name):
         ("short.wav", "too short"),
         ("long.wav", "too long"),
         ("surround.wav", "mono or stereo"),
+        ("many.wav", "200 channels"),
         ("video.m4a", "no video"),
     ],
 )

@@ -9,13 +9,16 @@ import pytest
 from django.core.management import call_command
 
 from catalog.services import consent_revoke
-from marketplace.billing.services import order_checkout_start, order_refund_full
-from marketplace.fulfilment import order_fulfil, order_settle
+from marketplace.billing.fulfilment import order_fulfil, order_settle
+from marketplace.billing.services.orders import order_checkout_start
+from marketplace.billing.services.refunds import order_refund_full
 from marketplace.models import Order
 from royalties import ledger
 from royalties.audit import ledger_verify, stripe_reconcile
 from royalties.models import Reversal, Settlement, Transfer
-from royalties.services import payee_onboarding_link, payee_refresh, payouts_sweep, reversal_execute
+from royalties.services.payees import payee_onboarding_link, payee_refresh
+from royalties.services.reversals import reversal_execute
+from royalties.services.sweeps import payouts_sweep
 from royalties.stripe_client import stripe_client
 from stripe_sandbox.testing import submit_onboarding
 from tests.marketplace.billing.factories import entitle, make_remix
@@ -82,7 +85,11 @@ def test_paid_remix_pays_artists_and_a_refund_reverses_it_to_the_cent(
     client.force_login(artist.user)
     page = client.get(f"/payouts/party/{artist.pk}/").content.decode()
     assert remix.recording.title in page
-    assert f"{lines['master'].amount_cents / 100:.2f}" in page
+    # The artist holds the whole master side, paid out in full by the sweep.
+    cents = lines["master"].amount_cents
+    amount = f"{cents // 100}.{cents % 100:02d} USD"
+    for label, shown in (("Earned", amount), ("Paid out", amount), ("Owed", "0.00 USD")):
+        assert f"<div><dt>{label}</dt><dd>{shown}</dd></div>" in page
 
     order_refund_full(order=order, reason="Fan asked for a refund.")
     stripe_events.deliver()

@@ -11,6 +11,7 @@ from django.core.management import call_command
 
 from catalog.models import ConsentEvent, OfficialStem, Party, Recording, SplitVersion
 from catalog.selectors import recording_remixability
+from remixing.models import StemSet
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -54,3 +55,9 @@ def test_seed_demo_is_idempotent_and_mixes_remixable_and_not(capsys):
     durations = [r.duration_ms for r in Recording.objects.all()]
     assert all(20_000 <= d <= 40_000 for d in durations)
     assert len({(r.tempo_bpm, r.key) for r in Recording.objects.all()}) == first["recordings"]
+    # Stems ready before the fan arrives: each remixable track's official import is queued
+    # at seed time (the worker runs it at start), never left for the first studio open.
+    stem_sets = StemSet.objects.filter(recording__title__in=remixable)
+    assert sorted(stem_sets.values_list("recording__title", flat=True)) == sorted(remixable)
+    assert set(stem_sets.values_list("backend", flat=True)) == {"official"}
+    assert f"Stems: 0 ready, {len(remixable)} queued" in out

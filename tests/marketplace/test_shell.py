@@ -50,17 +50,31 @@ def test_home_page_is_styled_from_local_static(client):
     assert external == []
 
 
-def test_healthz_reports_database_broker_and_storage(client):
+def test_healthz_reports_database_broker_storage_and_separation(client):
     response = client.get(reverse("healthz"))
     body = response.json()
-    assert set(body["checks"]) == {"database", "broker", "storage"}
+    assert set(body["checks"]) == {"database", "broker", "storage", "separation"}
     assert body["checks"]["database"]["ok"] is True
     assert body["checks"]["storage"]["ok"] is True
     assert response.status_code == (200 if body["status"] == "ok" else 503)
 
 
+def test_healthz_names_the_separation_backends(client, settings, tmp_path):
+    settings.SEPARATION_BACKEND = "auto"
+    settings.DEMUCS_MODEL = "htdemucs"
+    settings.DEMUCS_MODEL_REPO = str(tmp_path)  # no weights installed
+    separation = client.get(reverse("healthz")).json()["checks"]["separation"]
+    assert separation["ok"] is True
+    assert separation["selected"]["backend"] == "embedded"
+    assert separation["backends"]["demucs"]["available"] is False
+    settings.SEPARATION_BACKEND = "demucs"  # demanded but not installed: degraded
+    response = client.get(reverse("healthz"))
+    assert response.status_code == 503
+    assert "no local weights" in response.json()["checks"]["separation"]["error"]
+
+
 def test_healthz_says_degraded_when_the_broker_is_down(client, settings):
-    from marketplace.celery import app
+    from config.celery import app
 
     original = app.conf.broker_url
     app.conf.broker_url = "redis://127.0.0.1:1/0"

@@ -10,9 +10,9 @@ from django.conf import settings
 from django.core.management import call_command
 from mutagen import File as MutagenFile
 
-from catalog.errors import DomainError, NotFound
 from catalog.services.consent import consent_revoke
-from remixing import audio, jobs
+from core.errors import DomainError, NotFound
+from remixing import audio, job_runner
 from remixing.models import Remix, RemixEvent, RemixNotice, StemSet
 from remixing.services import (
     remix_create,
@@ -27,7 +27,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def eager():
-    from marketplace.celery import app
+    from config.celery import app
 
     old = app.conf.task_always_eager, app.conf.task_eager_propagates
     app.conf.task_always_eager, app.conf.task_eager_propagates = True, True
@@ -137,7 +137,8 @@ def test_demucs_separation_and_stem_cache(
         "vocals",
     ]
     for stem in stem_set.stems.all():
-        assert stem.lossless.name.endswith(".flac") and stem.preview.name.endswith(".ogg")
+        assert stem.lossless.name.endswith(".flac") and stem.preview.name.endswith(".opus")
+        assert stem.preview_mp3.name.endswith(".mp3") and stem.has_light_streams
         assert Path(stem.preview.path).stat().st_size > 0
         assert abs(stem.duration_s - 3.0) < 0.05
     separations = audio.STATS["separations"]
@@ -159,7 +160,7 @@ def test_demucs_separation_and_stem_cache(
 def test_redelivered_render_does_not_render_twice(ready_remix):
     remix, _, _ = ready_remix
     renders = audio.STATS["renders"]
-    assert jobs.render_execute(remix.pk) == "skipped"
+    assert job_runner.render_execute(remix.pk) == "skipped"
     assert audio.STATS["renders"] == renders
     assert remix.events.filter(to_status="ready").count() == 1
 
@@ -232,7 +233,27 @@ def test_revocation_cancels_queued_and_unpublishes_per_terms(
     else:
         assert remix.status == Remix.Status.PUBLISHED
     # The task, delivered late, does nothing.
-    assert jobs.render_execute(queued.pk) == "skipped"
+    assert job_runner.render_execute(queued.pk) == "skipped"
+
+
+def test_a_re_grant_tells_fans_they_can_publish_again(
+    ready_remix, fan, django_capture_on_commit_callbacks
+):
+    # Found: when an artist re-granted consent, fans whose remixes had been
+    # unpublished were never told they could publish again.
+    from catalog.services.consent import consent_grant
+
+    remix, recording, artist = ready_remix
+    remix_publish(remix=remix, fan=fan, title="Live")
+    with django_capture_on_commit_callbacks(execute=True):
+        consent_revoke(party=recording.artist_party, actor=artist, reason="changed mind")
+    with django_capture_on_commit_callbacks(execute=True):
+        consent_grant(party=recording.artist_party, actor=artist, reason="back in")
+    (notice,) = RemixNotice.objects.filter(remix=remix, fan=fan, kind="republish")
+    assert f"“{recording.title}” is open for remixes again" in notice.message
+    with django_capture_on_commit_callbacks(execute=True):
+        consent_grant(party=recording.artist_party, actor=artist, reason="again")
+    assert RemixNotice.objects.filter(remix=remix, kind="republish").count() == 1  # told once
 
 
 def test_task_for_no_longer_remixable_track_ends_cancelled(
@@ -244,15 +265,15 @@ def test_task_for_no_longer_remixable_track_ends_cancelled(
         remix_render_start(remix=remix)
         # Revoked, but the signal receivers never ran (e.g. they were down).
         consent_revoke(party=recording.artist_party, actor=artist)
-    assert jobs.render_execute(remix.pk) == "cancelled"
+    assert job_runner.render_execute(remix.pk) == "cancelled"
     remix.refresh_from_db()
     assert remix.status == Remix.Status.CANCELLED
     assert "no longer be remixed" in remix.error
     # The separation job of a non-remixable track is cancelled too.
-    assert jobs.stemset_execute(remix.stem_set_id) == "skipped"
+    assert job_runner.stemset_execute(remix.stem_set_id) == "cancelled"
     remix.stem_set.refresh_from_db()
     assert remix.stem_set.status == StemSet.Status.CANCELLED
-    assert jobs.render_execute(987654) == "missing"
+    assert job_runner.render_execute(987654) == "missing"
 
 
 def test_corrupt_stem_fails_with_message_and_no_output(
@@ -264,10 +285,12 @@ def test_corrupt_stem_fails_with_message_and_no_output(
     second = remix_create(fan=fan, recording=recording)
     with django_capture_on_commit_callbacks(execute=False):
         remix_render_start(remix=second)
-    assert jobs.render_execute(second.pk) == "failed"
+    assert job_runner.render_execute(second.pk) == "failed"
     second.refresh_from_db()
     assert second.status == Remix.Status.FAILED
-    assert "drums" in second.error or "decode" in second.error, second.error
+    # Staff read the technical detail; the fan reads plain words.
+    assert "drums" in second.error_detail or "decode" in second.error_detail, second.error_detail
+    assert second.error == job_runner.REMIX_BAD_INPUT
     assert not second.output_mp3 and not second.output_ogg
     out_dir = Path(settings.MEDIA_ROOT) / "remixing" / "remixes" / str(second.pk)
     assert not out_dir.exists() or not any(out_dir.iterdir())

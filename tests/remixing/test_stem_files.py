@@ -15,7 +15,9 @@ def test_a_stem_above_full_scale_is_kept_as_float_wav_without_clipping(tmp_path)
     suffix = lossless_suffix(loud)
     assert suffix == ".wav"
     lossless = tmp_path / f"vocals{suffix}"
-    write_stem(loud, sr, lossless=lossless, preview=tmp_path / "vocals.preview.ogg")
+    write_stem(
+        loud, sr, lossless=lossless, preview=tmp_path / "v.opus", preview_mp3=tmp_path / "v.mp3"
+    )
     back, back_sr = load_audio(lossless)
     assert back_sr == sr
     assert np.max(np.abs(back)) > 1.3

@@ -21,6 +21,7 @@ from django.db import connection
 from catalog.services.consent import consent_revoke
 from remixing.models import Remix, StemSet
 from remixing.services import remix_create, remix_render_start
+from tests.fixtures.redis_db import redis_flush_own
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -35,10 +36,8 @@ def worker_env(transactional_db, settings, tmp_path):
     redis_url = os.environ.get("REDIS_URL", "")
     if not redis_url:
         pytest.skip("worker tests need REDIS_URL (redelivery relies on Redis)")
-    import redis
-
-    # Our own Redis database: drop queued messages of earlier runs.
-    redis.Redis.from_url(redis_url).flushdb()
+    # Our own Redis keys: drop queued messages of earlier runs.
+    redis_flush_own(redis_url)
     settings.MEDIA_ROOT = str(tmp_path / "media")
     parts = urlsplit(os.environ["DATABASE_URL"])
     db_url = urlunsplit(parts._replace(path="/" + connection.settings_dict["NAME"]))
@@ -69,7 +68,7 @@ class Worker:
                 "-m",
                 "celery",
                 "-A",
-                "marketplace",
+                "config",
                 "worker",
                 "-Q",
                 "default,gpu",

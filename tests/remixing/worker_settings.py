@@ -8,8 +8,9 @@ folder when no Redis is configured.
 
 import os
 
-from marketplace.settings.test import *  # noqa: F403
-from marketplace.settings.test import CELERY_BROKER_URL, MEDIA_ROOT
+from config.settings.test import *  # noqa: F403
+from config.settings.test import CELERY_BROKER_TRANSPORT_OPTIONS as _BROKER_OPTIONS
+from config.settings.test import CELERY_BROKER_URL, MEDIA_ROOT, XDIST_WORKER
 
 MEDIA_ROOT = os.environ.get("CLEARMIX_TEST_MEDIA_ROOT", MEDIA_ROOT)
 
@@ -24,9 +25,13 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         }
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
+        **_BROKER_OPTIONS,  # the socket timeouts a worker runs with
         "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", 2 * 60 * 60)),
         # kombu sweeps for expired unacked messages every interval x throttle
         # seconds (100 s by default); a test with a 5 s timeout needs ~1 s.
         "unacked_restore_interval": 1,
         "unacked_restore_throttle": 1,
     }
+    if XDIST_WORKER:
+        # The test process's keys (see config.settings.test).
+        CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] = f"{XDIST_WORKER}:"

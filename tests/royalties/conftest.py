@@ -12,6 +12,8 @@ from django.utils import timezone
 
 import stripe_sandbox
 from catalog.models import Party, Recording, SplitShare, SplitVersion, Work
+from royalties.models import Payee
+from royalties.services.settlements import settlement_post
 from tests.fixtures.accounts import UserFactory
 
 _seq = itertools.count(1)
@@ -55,6 +57,10 @@ class Catalog:
 
 @pytest.fixture
 def cat(db) -> Catalog:
+    return make_catalog()
+
+
+def make_catalog() -> Catalog:
     ana_user = UserFactory(is_artist=True, is_songwriter=True)
     bo_user = UserFactory(is_artist=True)
     ana = make_party("Ana", "artist", ana_user)
@@ -68,8 +74,6 @@ def cat(db) -> Catalog:
 
 
 def settle(cat: Catalog, order_ref: str, gross: int = 1000, **kw):
-    from royalties.services import settlement_post
-
     return settlement_post(
         order_ref=order_ref,
         gross_cents=gross,
@@ -164,13 +168,11 @@ class FakeStripe:
 @pytest.fixture
 def fake_stripe(monkeypatch) -> FakeStripe:
     fake = FakeStripe()
-    monkeypatch.setattr("royalties.services.stripe_client", lambda: fake)
+    monkeypatch.setattr("royalties.stripe_client.stripe_client", lambda: fake)
     return fake
 
 
 def onboard(party: Party, account_id: str | None = None):
-    from royalties.models import Payee
-
     payee, _ = Payee.objects.get_or_create(party=party)
     payee.stripe_account_id = account_id or f"acct_{party.pk}"
     payee.charges_enabled = payee.payouts_enabled = payee.transfers_active = True

@@ -7,21 +7,22 @@ from types import SimpleNamespace
 import pytest
 from django.core.management import CommandError, call_command
 
-from royalties import services
-from royalties.models import SettlementLine
+from royalties import enqueue
+from royalties.models import Reversal, SettlementLine
+from royalties.services import refunds, reversals, sweeps
 
 from .conftest import onboard, settle
 
 
 @pytest.fixture(autouse=True)
 def _no_queue(monkeypatch):
-    monkeypatch.setattr(services, "_enqueue", lambda *a: None)
+    monkeypatch.setattr(enqueue, "task_enqueue_on_commit", lambda *a: None)
 
 
 def test_verify_ledger_passes_then_names_the_first_discrepancy(cat, fake_stripe, capsys):
     onboard(cat.ana)
     settle(cat, "o1", gross=1000)
-    services.payouts_sweep(run_inline=True)
+    sweeps.payouts_sweep(run_inline=True)
     call_command("verify_ledger")
     assert "ledger OK" in capsys.readouterr().out
     # Tamper with an operational counter (the ledger itself refuses edits).
@@ -57,12 +58,10 @@ def _client_for(fake):
 def test_reconcile_stripe_matches_and_catches_strays(cat, fake_stripe, monkeypatch):
     onboard(cat.ana)
     settle(cat, "o1", gross=1000)
-    services.payouts_sweep(run_inline=True)
-    services.refund_post(refund_id="re_1", amount_cents=400, order_ref="o1")
-    from royalties.models import Reversal
-
+    sweeps.payouts_sweep(run_inline=True)
+    refunds.refund_post(refund_id="re_1", amount_cents=400, order_ref="o1")
     for r in Reversal.objects.all():
-        services.reversal_execute(reversal_id=r.pk)
+        reversals.reversal_execute(reversal_id=r.pk)
     monkeypatch.setattr("royalties.stripe_client.stripe_client", lambda: _client_for(fake_stripe))
     call_command("reconcile_stripe")
     # A transfer Stripe has that the ledger does not (e.g. a lost response).

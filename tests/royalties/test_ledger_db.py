@@ -7,6 +7,7 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from royalties import ledger
+from royalties.audit import ledger_verify
 from royalties.ledger import Leg, UnbalancedTransaction
 from royalties.models import Account, Entry, LedgerTransaction
 
@@ -69,7 +70,26 @@ def test_balanced_raw_insert_passes_the_trigger(accounts):
             # Unbalanced mid-transaction is fine: only the commit point counts.
             _raw_entry(c, txn, rev.pk, -100)
         _check_now()
-    assert ledger.balance("platform_cash", None, "usd") == 100
+    assert ledger.entries_balance("platform_cash", None, "usd") == 100
+    # A raw writer skips the balance rows (ledger_post keeps them): verify says so.
+    assert f"{cash}: balance row says 0, its entries sum to 100" in ledger_verify()
+
+
+@pg_only
+def test_an_entry_added_after_the_check_is_checked_again(accounts):
+    """The trigger checks each ledger transaction once per database transaction;
+    an entry inserted after that check (constraints made immediate) is checked
+    anew, not waved through as already checked."""
+    cash, rev = accounts
+    with pytest.raises(IntegrityError, match="unbalanced"):
+        with transaction.atomic():
+            with connection.cursor() as c:
+                txn = _raw_txn(c, "raw-checked-then-changed")
+                _raw_entry(c, txn, cash.pk, 100)
+                _raw_entry(c, txn, rev.pk, -100)
+                _check_now()  # checked once, balanced
+                _raw_entry(c, txn, cash.pk, 5)
+            _check_now()
 
 
 @pg_only

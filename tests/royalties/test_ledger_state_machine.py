@@ -20,9 +20,10 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from royalties import ledger, services, webhooks
+from royalties import enqueue, ledger, stripe_client, webhooks
 from royalties.audit import ledger_verify
 from royalties.models import Payee, Refund
+from royalties.services import refunds, sweeps
 
 from .conftest import FakeStripe, settle
 
@@ -30,8 +31,8 @@ from .conftest import FakeStripe, settle
 @pytest.mark.django_db
 def test_ledger_state_machine(cat, monkeypatch):
     holder: dict = {}
-    monkeypatch.setattr(services, "stripe_client", lambda: holder["fake"])
-    monkeypatch.setattr(services, "_enqueue", lambda *a: None)
+    monkeypatch.setattr(stripe_client, "stripe_client", lambda: holder["fake"])
+    monkeypatch.setattr(enqueue, "task_enqueue_on_commit", lambda *a: None)
     monkeypatch.setattr(webhooks, "stripe_client", lambda: (_ for _ in ()).throw(RuntimeError()))
     parties = [cat.ana, cat.bo, cat.cy]
 
@@ -71,7 +72,7 @@ def test_ledger_state_machine(cat, monkeypatch):
                 return
             amount = data.draw(st.integers(1, self.remaining(ref)))
             self.n += 1
-            services.refund_post(refund_id=f"re_{self.n}", amount_cents=amount, order_ref=ref)
+            refunds.refund_post(refund_id=f"re_{self.n}", amount_cents=amount, order_ref=ref)
             self.taken[ref] += amount
 
         @rule(ref=orders)
@@ -80,7 +81,7 @@ def test_ledger_state_machine(cat, monkeypatch):
                 return
             self.n += 1
             amount = self.remaining(ref)
-            services.refund_post(refund_id=f"re_{self.n}", amount_cents=amount, order_ref=ref)
+            refunds.refund_post(refund_id=f"re_{self.n}", amount_cents=amount, order_ref=ref)
             self.taken[ref] += amount
 
         @rule(target=disputes, ref=orders)
@@ -159,7 +160,7 @@ def test_ledger_state_machine(cat, monkeypatch):
 
         @rule()
         def sweep(self):
-            services.payouts_sweep(run_inline=True, force=True)
+            sweeps.payouts_sweep(run_inline=True, force=True)
             if not self.fake.fail_transfers:
                 for pk in self.onboarded:
                     assert -ledger.balance("payable", pk, "usd") == 0

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from royalties import ledger, services, webhooks
+from royalties import enqueue, ledger, webhooks
 from royalties.audit import ledger_verify
 from royalties.models import Payee, Refund, Reversal, SettlementLine, Transfer
+from royalties.services import refunds, reversals, sweeps
 
 from .conftest import onboard, settle
 
@@ -14,7 +15,7 @@ from .conftest import onboard, settle
 @pytest.fixture(autouse=True)
 def _no_queue(monkeypatch):
     # Tasks queued after commit are run explicitly by the tests (sweep).
-    monkeypatch.setattr(services, "_enqueue", lambda *a: None)
+    monkeypatch.setattr(enqueue, "task_enqueue_on_commit", lambda *a: None)
 
 
 def owed(party, currency="usd"):
@@ -24,7 +25,7 @@ def owed(party, currency="usd"):
 def test_onboarded_party_gets_one_transfer_per_line(cat, fake_stripe):
     onboard(cat.ana)
     s = settle(cat, "o1", gross=1000)
-    services.payouts_sweep(run_inline=True)
+    sweeps.payouts_sweep(run_inline=True)
     calls = [c for c in fake_stripe.calls if c[0] == "transfer"]
     # ana has two lines (master 240, publishing 200) -> two transfers.
     assert sorted(c[2] for c in calls) == [200, 240]
@@ -36,7 +37,7 @@ def test_onboarded_party_gets_one_transfer_per_line(cat, fake_stripe):
     assert owed(cat.bo) == 160 and owed(cat.cy) == 200  # not onboarded: accrue
     assert ledger_verify() == []
     # Idempotent: a second sweep sends nothing more.
-    services.payouts_sweep(run_inline=True)
+    sweeps.payouts_sweep(run_inline=True)
     assert len([c for c in fake_stripe.calls if c[0] == "transfer"]) == 2
 
 
@@ -45,7 +46,7 @@ def test_account_updated_sweeps_what_is_owed(cat, fake_stripe, monkeypatch):
     settle(cat, "o2", gross=500)
     Payee.objects.create(party=cat.bo, stripe_account_id="acct_bo")
     swept = []
-    monkeypatch.setattr(services, "_enqueue", lambda name, *a: swept.append((name, a)))
+    monkeypatch.setattr(enqueue, "task_enqueue_on_commit", lambda name, *a: swept.append((name, a)))
     event = {
         "type": "account.updated",
         "created": 100,
@@ -62,8 +63,8 @@ def test_account_updated_sweeps_what_is_owed(cat, fake_stripe, monkeypatch):
     }
     payee = webhooks.handle_account_updated(event)
     assert payee.can_receive
-    assert swept == [("payouts_sweep", (cat.bo.pk,))]
-    services.payouts_sweep(party_id=cat.bo.pk, run_inline=True)
+    assert swept == [(enqueue.PAYOUTS_SWEEP, (cat.bo.pk,))]
+    sweeps.payouts_sweep(party_id=cat.bo.pk, run_inline=True)
     assert owed(cat.bo) == 0
     assert ledger.balance("paid_out", cat.bo.pk, "usd") == -(160 + 80)
     # An older event arriving late does not switch transfers off.
@@ -78,7 +79,7 @@ def test_transfers_need_the_transfers_capability(cat, fake_stripe):
     payee.transfers_active = False
     payee.save()
     settle(cat, "o1")
-    services.payouts_sweep(run_inline=True)
+    sweeps.payouts_sweep(run_inline=True)
     assert fake_stripe.calls == []
 
 
@@ -86,49 +87,50 @@ def test_failed_transfer_stays_owed_and_retries_with_a_new_key(cat, fake_stripe)
     onboard(cat.bo)
     settle(cat, "o1", gross=1000)
     fake_stripe.fail_transfers = True
-    result = services.payouts_sweep(run_inline=True)
+    result = sweeps.payouts_sweep(run_inline=True)
     assert result["errors"] == 1
     tr = Transfer.objects.get()
     assert tr.status == "failed" and tr.next_attempt_at is not None
     assert owed(cat.bo) == 160
     # Not due yet: a normal sweep leaves it alone.
-    services.payouts_sweep(run_inline=True)
+    sweeps.payouts_sweep(run_inline=True)
     assert len(fake_stripe.calls) == 1
     fake_stripe.fail_transfers = False
-    services.payouts_sweep(run_inline=True, force=True)
+    sweeps.payouts_sweep(run_inline=True, force=True)
     tr.refresh_from_db()
     assert tr.status == "succeeded" and tr.generation == 2
-    assert tr.idempotency_key.endswith("-g2")
+    first_key, second_key = (call[3] for call in fake_stripe.calls)
+    assert "-g1-" in first_key and "-g2-" in second_key and tr.idempotency_key == second_key
     assert owed(cat.bo) == 0
     assert ledger_verify() == []
 
 
 def test_partial_then_full_refund_before_transfer(cat, fake_stripe):
     s = settle(cat, "o1", gross=1000)
-    services.refund_post(refund_id="re_1", amount_cents=250, order_ref="o1")
-    services.refund_post(refund_id="re_1", amount_cents=250, order_ref="o1")  # twice
+    refunds.refund_post(refund_id="re_1", amount_cents=250, order_ref="o1")
+    refunds.refund_post(refund_id="re_1", amount_cents=250, order_ref="o1")  # twice
     lines = {(ln.kind, ln.party_id): ln for ln in s.lines.all()}
     assert sum(ln.refunded_cents for ln in lines.values()) == 250
     assert lines[("platform_fee", None)].refunded_cents == 50
     assert ledger.balance("platform_cash", None, "usd") == 750
-    services.refund_post(refund_id="re_2", amount_cents=750, charge_id="ch_o1")
+    refunds.refund_post(refund_id="re_2", amount_cents=750, charge_id="ch_o1")
     assert ledger.balance("platform_cash", None, "usd") == 0
     assert all(ln.refunded_cents == ln.amount_cents for ln in s.lines.all())
     assert owed(cat.ana) == 0
     with pytest.raises(Exception, match="exceeds"):
-        services.refund_post(refund_id="re_3", amount_cents=1, order_ref="o1")
+        refunds.refund_post(refund_id="re_3", amount_cents=1, order_ref="o1")
     assert ledger_verify() == []
 
 
 def test_refund_after_transfer_reverses_it(cat, fake_stripe):
     onboard(cat.ana)
     settle(cat, "o1", gross=1000)
-    services.payouts_sweep(run_inline=True)
-    services.refund_post(refund_id="re_1", amount_cents=1000, order_ref="o1")
+    sweeps.payouts_sweep(run_inline=True)
+    refunds.refund_post(refund_id="re_1", amount_cents=1000, order_ref="o1")
     revs = list(Reversal.objects.order_by("pk"))
     assert sorted(r.amount_cents for r in revs) == [200, 240]
     for r in revs:
-        services.reversal_execute(reversal_id=r.pk)
+        reversals.reversal_execute(reversal_id=r.pk)
     assert ledger.balance("paid_out", cat.ana.pk, "usd") == 0
     assert owed(cat.ana) == 0
     assert all(tr.amount_reversed == tr.amount for tr in fake_stripe.transfers.values())
@@ -138,18 +140,18 @@ def test_refund_after_transfer_reverses_it(cat, fake_stripe):
 def test_reversal_without_balance_becomes_a_receivable_offset_later(cat, fake_stripe):
     onboard(cat.ana, "acct_ana")
     settle(cat, "o1", gross=1000)
-    services.payouts_sweep(run_inline=True)
+    sweeps.payouts_sweep(run_inline=True)
     fake_stripe.insufficient_balance.add("acct_ana")
-    services.refund_post(refund_id="re_1", amount_cents=500, order_ref="o1")
+    refunds.refund_post(refund_id="re_1", amount_cents=500, order_ref="o1")
     for r in Reversal.objects.all():
-        services.reversal_execute(reversal_id=r.pk)
+        reversals.reversal_execute(reversal_id=r.pk)
     assert set(Reversal.objects.values_list("status", flat=True)) == {"receivable"}
     receivable = ledger.balance("receivable", cat.ana.pk, "usd")
     assert receivable == 220  # half of 440, spread pro rata
     assert ledger_verify() == []
     # Next sale: the receivable is taken out of ana's earnings first.
     settle(cat, "o2", gross=1000)
-    services.payouts_sweep(run_inline=True)
+    sweeps.payouts_sweep(run_inline=True)
     assert ledger.balance("receivable", cat.ana.pk, "usd") == 0
     sent = sum(c[2] for c in fake_stripe.calls if c[0] == "transfer" and c[1] == "acct_ana")
     assert sent == 440 + 440 - 220
@@ -159,7 +161,7 @@ def test_reversal_without_balance_becomes_a_receivable_offset_later(cat, fake_st
 def test_dispute_then_won_reinstates_and_pays_again(cat, fake_stripe, monkeypatch):
     onboard(cat.ana)
     settle(cat, "o1", gross=1000)
-    services.payouts_sweep(run_inline=True)
+    sweeps.payouts_sweep(run_inline=True)
     monkeypatch.setattr(webhooks, "stripe_client", lambda: (_ for _ in ()).throw(RuntimeError()))
     created = {
         "type": "charge.dispute.created",
@@ -171,7 +173,7 @@ def test_dispute_then_won_reinstates_and_pays_again(cat, fake_stripe, monkeypatc
     webhooks.handle_dispute_created(created)  # delivered twice
     assert Refund.objects.get().kind == "dispute"
     for r in Reversal.objects.all():
-        services.reversal_execute(reversal_id=r.pk)
+        reversals.reversal_execute(reversal_id=r.pk)
     assert ledger.balance("platform_cash", None, "usd") == 0
     assert ledger_verify() == []
     closed = {
@@ -182,7 +184,7 @@ def test_dispute_then_won_reinstates_and_pays_again(cat, fake_stripe, monkeypatc
     webhooks.handle_dispute_closed(closed)
     assert ledger.balance("platform_cash", None, "usd") == 1000
     assert owed(cat.ana) == 440
-    services.payouts_sweep(run_inline=True)
+    sweeps.payouts_sweep(run_inline=True)
     assert owed(cat.ana) == 0
     assert SettlementLine.objects.filter(party=cat.ana, transfers__seq=2).count() == 2
     assert ledger_verify() == []
@@ -223,8 +225,8 @@ def test_charge_refunded_event_uses_embedded_refunds(cat, fake_stripe):
 
 
 def test_refund_before_settlement_asks_for_redelivery(db):
-    from catalog.errors import NotFound
+    from core.errors import NotFound
 
     with pytest.raises(NotFound) as exc:
-        services.refund_post(refund_id="re_x", amount_cents=5, charge_id="ch_unknown")
+        refunds.refund_post(refund_id="re_x", amount_cents=5, charge_id="ch_unknown")
     assert exc.value.code == "settlement_missing"

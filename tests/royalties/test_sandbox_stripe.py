@@ -6,9 +6,10 @@ from __future__ import annotations
 import pytest
 from django.core.management import call_command
 
-from royalties import ledger, services
+from royalties import enqueue, ledger
 from royalties.audit import ledger_verify, stripe_reconcile
 from royalties.models import Payee, Reversal, Transfer
+from royalties.services import payees, refunds, reversals, sweeps
 from royalties.stripe_client import stripe_client
 
 from .conftest import settle
@@ -18,7 +19,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def _no_queue(monkeypatch):
-    monkeypatch.setattr(services, "_enqueue", lambda *a: None)
+    monkeypatch.setattr(enqueue, "task_enqueue_on_commit", lambda *a: None)
 
 
 def _testing():
@@ -58,7 +59,7 @@ def paid_charge(amount: int) -> str:
 
 
 def onboard_via_stripe(party, user) -> Payee:
-    url = services.payee_onboarding_link(
+    url = payees.payee_onboarding_link(
         party=party,
         user=user,
         return_url="http://127.0.0.1/ret",
@@ -67,7 +68,7 @@ def onboard_via_stripe(party, user) -> Payee:
     assert url.startswith("http")
     result = _testing().submit_onboarding(url)
     assert result.status < 400, result.text
-    payee = services.payee_refresh(party=party)
+    payee = payees.payee_refresh(party=party)
     assert payee.can_receive, (payee.charges_enabled, payee.payouts_enabled, payee.transfers_active)
     return payee
 
@@ -77,7 +78,7 @@ def test_onboard_transfer_refund_reverse_reconcile(cat, sandbox):
     assert payee.stripe_account_id.startswith("acct_")
     charge = paid_charge(1000)
     settle(cat, "sb1", gross=1000, charge_id=charge)
-    services.payouts_sweep(run_inline=True)
+    sweeps.payouts_sweep(run_inline=True)
     trs = list(Transfer.objects.filter(status="succeeded"))
     assert sorted(t.amount_cents for t in trs) == [200, 240]
     st = stripe_client().v1.transfers.retrieve(trs[0].stripe_transfer_id)
@@ -86,9 +87,9 @@ def test_onboard_transfer_refund_reverse_reconcile(cat, sandbox):
     assert stripe_reconcile() == []
 
     # Refund half: the ledger reverses ana's transfers pro rata.
-    services.refund_post(refund_id="re_test_1", amount_cents=500, order_ref="sb1")
+    refunds.refund_post(refund_id="re_test_1", amount_cents=500, order_ref="sb1")
     for rev in Reversal.objects.all():
-        services.reversal_execute(reversal_id=rev.pk)
+        reversals.reversal_execute(reversal_id=rev.pk)
     assert set(Reversal.objects.values_list("status", flat=True)) == {"succeeded"}
     assert ledger.balance("paid_out", cat.ana.pk, "usd") == -220
     assert ledger_verify() == []
@@ -100,15 +101,15 @@ def test_reversal_without_connected_balance_becomes_receivable(cat, sandbox):
     payee = onboard_via_stripe(cat.ana, cat.users["ana"])
     charge = paid_charge(1000)
     settle(cat, "sb2", gross=1000, charge_id=charge)
-    services.payouts_sweep(run_inline=True)
+    sweeps.payouts_sweep(run_inline=True)
     _testing().hook(
         sandbox.url.rstrip("/"),
         f"accounts/{payee.stripe_account_id}/balance",
         {"amount": 0, "currency": "usd"},
     )
-    services.refund_post(refund_id="re_test_2", amount_cents=1000, order_ref="sb2")
+    refunds.refund_post(refund_id="re_test_2", amount_cents=1000, order_ref="sb2")
     for rev in Reversal.objects.all():
-        services.reversal_execute(reversal_id=rev.pk)
+        reversals.reversal_execute(reversal_id=rev.pk)
     assert set(Reversal.objects.values_list("status", flat=True)) == {"receivable"}
     assert ledger.balance("receivable", cat.ana.pk, "usd") == 440
     assert ledger_verify() == []
@@ -118,7 +119,7 @@ def test_reversal_without_connected_balance_becomes_receivable(cat, sandbox):
 def test_not_onboarded_party_accrues(cat, sandbox):
     charge = paid_charge(500)
     settle(cat, "sb3", gross=500, charge_id=charge)
-    services.payouts_sweep(run_inline=True)
+    sweeps.payouts_sweep(run_inline=True)
     assert not Transfer.objects.exists()
     assert -ledger.balance("payable", cat.bo.pk, "usd") == 80
 
@@ -129,21 +130,21 @@ def test_dispute_from_the_sandbox_reverses_then_reinstates(cat, sandbox):
     onboard_via_stripe(cat.ana, cat.users["ana"])
     charge = paid_charge(1000)
     settle(cat, "sb4", gross=1000, charge_id=charge)
-    services.payouts_sweep(run_inline=True)
+    sweeps.payouts_sweep(run_inline=True)
     base = sandbox.url.rstrip("/")
     dispute = _testing().hook(base, f"charges/{charge}/dispute", {"reason": "fraudulent"})
     dispute_id = dispute.get("id") or dispute.get("dispute", {}).get("id")
     obj = stripe_client().v1.disputes.retrieve(dispute_id)
     webhooks.handle_dispute_created({"type": "charge.dispute.created", "data": {"object": obj}})
     for rev in Reversal.objects.all():
-        services.reversal_execute(reversal_id=rev.pk)
+        reversals.reversal_execute(reversal_id=rev.pk)
     assert ledger.balance("platform_cash", None, "usd") == 0
     _testing().hook(base, f"disputes/{dispute_id}/close", {"outcome": "won"})
     obj = stripe_client().v1.disputes.retrieve(dispute_id)
     assert obj.status == "won"
     webhooks.handle_dispute_closed({"type": "charge.dispute.closed", "data": {"object": obj}})
     assert ledger.balance("platform_cash", None, "usd") == 1000
-    services.payouts_sweep(run_inline=True)
+    sweeps.payouts_sweep(run_inline=True)
     assert -ledger.balance("payable", cat.ana.pk, "usd") == 0
     assert ledger_verify() == []
     assert stripe_reconcile() == []

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
-from catalog.errors import Conflict, DomainError
 from catalog.models import SplitShare
+from core.errors import Conflict, DomainError
 from royalties import ledger
 from royalties.models import Entry, Settlement, SettlementBlock, SettlementLine
-from royalties.services import settlement_post
+from royalties.services.settlements import settlement_post
 
 from .conftest import make_split, settle
 
@@ -42,23 +44,19 @@ def test_settlement_is_idempotent_on_order_ref(cat):
         settle(cat, "o2", gross=300)
 
 
-def test_concurrent_loser_gets_the_winners_settlement(cat, monkeypatch):
-    """Two callers both saw no settlement; the unique constraint decides."""
+def test_concurrent_loser_gets_the_winners_settlement(cat):
+    """No caller looks first: the ledger key's insert decides (a concurrent
+    one waits for the winner's commit, then skips), and only a loser reads the
+    winner's settlement."""
     first = settle(cat, "o-race", gross=500)
-    real_filter = Settlement.objects.filter
-    calls = {"n": 0}
-
-    def blind_filter(*args, **kwargs):
-        # The loser's first look happens before the winner commits.
-        calls["n"] += 1
-        if calls["n"] == 1:
-            return Settlement.objects.none()
-        return real_filter(*args, **kwargs)
-
-    monkeypatch.setattr(Settlement.objects, "filter", blind_filter)
-    second = settle(cat, "o-race", gross=500)
+    with CaptureQueriesContext(connection) as queries:
+        second = settle(cat, "o-race", gross=500)
     assert second.pk == first.pk
     assert Settlement.objects.count() == 1
+    sql = [q["sql"] for q in queries]
+    claim = next(i for i, q in enumerate(sql) if "royalties_ledgertransaction" in q)
+    read = next(i for i, q in enumerate(sql) if 'FROM "royalties_settlement"' in q)
+    assert "ON CONFLICT" in sql[claim] and claim < read
 
 
 def test_bad_split_blocks_settlement_and_flags_it(cat):

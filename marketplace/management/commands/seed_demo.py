@@ -6,7 +6,9 @@ from catalog.models import Recording
 from catalog.selectors import recording_remixability
 from marketplace.demo import catalog_data
 from marketplace.demo.premium import demo_fan_subscribe, demo_party_onboard
+from marketplace.demo.remixes import seed_demo_remixes
 from marketplace.demo.seed import seed_demo
+from remixing.services import stemsets_prepare
 
 
 class Command(BaseCommand):
@@ -36,6 +38,17 @@ class Command(BaseCommand):
             )
             state = "remixable" if verdict.remixable else "not remixable"
             self.stdout.write(f"  {recording.title}: {state}{why}")
+        published = seed_demo_remixes(
+            users=result["users"], parties=result["parties"], log=self.stdout.write
+        )
+        self.stdout.write(f"Demo remixes: {published} newly published.")
+        # Stems ready before the fan arrives: official imports (or separation) queued now,
+        # for the worker to do at start, not on the first studio open. Idempotent.
+        counts = stemsets_prepare(recording_ids=Recording.objects.values_list("pk", flat=True))
+        self.stdout.write(
+            f"Stems: {counts['ready']} ready, {counts['queued']} queued for the worker, "
+            f"{counts['skipped']} not remixable."
+        )
         self.stdout.write(
             self.style.SUCCESS(f"\nDemo logins (password: {catalog_data.DEMO_PASSWORD}):")
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import stripe
 from django.core.management.base import BaseCommand, CommandError
 
-from marketplace.billing.services import plan_catalog_sync
+from marketplace.billing.services.plans import plan_catalog_sync
 
 
 class Command(BaseCommand):

@@ -6,15 +6,15 @@ python manage.py separate_tracks 12 15 --model htdemucs --device cuda
 
 from __future__ import annotations
 
-import os
-
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.db.models import F
 from tqdm import tqdm
 
-from catalog.errors import DomainError
 from catalog.models import Recording
 from catalog.selectors import recording_remixability
-from remixing import jobs
+from core.errors import DomainError
+from remixing import job_runner
 from remixing.models import StemSet
 from remixing.services import stemset_for_recording
 
@@ -25,7 +25,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("ids", nargs="*", type=int, help="Recording ids.")
         parser.add_argument("--all", action="store_true", help="Every remixable recording.")
-        parser.add_argument("--model", default=None, help="Demucs model (default DEMUCS_MODEL).")
+        parser.add_argument(
+            "--model", default=None, help="Model (default: what SEPARATION_BACKEND selects)."
+        )
         parser.add_argument("--device", choices=["cpu", "cuda", "auto"], default=None)
 
     def handle(self, *args, ids, all, model, device, **options):
@@ -33,10 +35,7 @@ class Command(BaseCommand):
             raise CommandError("Give recording ids, or --all.")
         if device:
             # The jobs read the device from settings; this process only.
-            from django.conf import settings
-
             settings.DEMUCS_DEVICE = device
-            os.environ["DEMUCS_DEVICE"] = device
         qs = Recording.objects.order_by("pk")
         qs = qs if all else qs.filter(pk__in=ids)
         recordings = list(qs)
@@ -58,15 +57,24 @@ class Command(BaseCommand):
                 skipped += 1
                 continue
             if stem_set.status != StemSet.Status.READY:
-                if stem_set.status in (StemSet.Status.FAILED, StemSet.Status.CANCELLED):
-                    StemSet.objects.filter(pk=stem_set.pk).update(
-                        status=StemSet.Status.PENDING, error=""
-                    )
-                jobs.stemset_execute(stem_set.pk)
+                # One attempt, here and now: a failure ends the set failed (with
+                # its detail) rather than queueing a retry on a broker.
+                StemSet.objects.filter(pk=stem_set.pk).exclude(
+                    status=StemSet.Status.RUNNING
+                ).update(
+                    status=StemSet.Status.PENDING,
+                    error="",
+                    error_detail="",
+                    attempt_limit=F("attempts") + 1,
+                    queued_at=None,
+                )
+                job_runner.stemset_execute(stem_set.pk)
                 stem_set.refresh_from_db()
             if stem_set.status == StemSet.Status.READY:
                 done += 1
             else:
                 failed += 1
-                self.stderr.write(f"{recording.pk}: {stem_set.status} {stem_set.error}")
+                self.stderr.write(
+                    f"{recording.pk}: {stem_set.status} {stem_set.error_detail or stem_set.error}"
+                )
         self.stdout.write(f"ready: {done}, skipped: {skipped}, failed: {failed}")

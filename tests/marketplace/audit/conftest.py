@@ -93,7 +93,8 @@ def make_paid_order(fan, remix: Remix, *, paid_at=None, amount=500) -> Order:
 
 
 def settle_and_pay(order: Order, *, stripe: FakeStripe, created_at=None):
-    from royalties.services import settlement_post, transfer_line_pay
+    from royalties.services.settlements import settlement_post
+    from royalties.services.transfers import transfer_line_pay
 
     remix = order.remix
     settlement = settlement_post(
@@ -119,7 +120,7 @@ def settle_and_pay(order: Order, *, stripe: FakeStripe, created_at=None):
 @pytest.fixture
 def stripe_fake(monkeypatch) -> FakeStripe:
     fake = FakeStripe()
-    monkeypatch.setattr("royalties.services.stripe_client", lambda: fake)
+    monkeypatch.setattr("royalties.stripe_client.stripe_client", lambda: fake)
     return fake
 
 

@@ -131,7 +131,7 @@ def test_remix_without_consent_basis(world):
 def test_settlement_not_transferred_after_n_days(world):
     remix = make_remix(world.fan, world.recording, events=[world.grant], title="Stuck")
     order = make_paid_order(world.fan, remix)
-    from royalties.services import settlement_post
+    from royalties.services.settlements import settlement_post
 
     settlement_post(
         order_ref=f"order_{order.pk}",

@@ -8,8 +8,8 @@ from django.db import DatabaseError, connection, transaction
 
 from catalog import services as catalog_services
 from catalog.audit_log import audit_find_first_break, staff_audit_append, staff_audit_verify
-from catalog.errors import DomainError
 from catalog.models import Party, StaffAuditEntry, StaffAuditHead
+from core.errors import DomainError
 from tests.fixtures.accounts import UserFactory
 
 from .conftest import bypass_audit_immutability
@@ -147,7 +147,7 @@ def test_staff_refund_is_logged(world, auditor, monkeypatch):
 
     calls = []
     monkeypatch.setattr(
-        "marketplace.billing.services.order_refund_full",
+        "marketplace.audit.services.order_refund_full",
         lambda *, order, reason: calls.append((order.pk, reason)) or order,
     )
     staff_order_refund(order=world.order, actor=auditor, reason="Fan charged twice")
@@ -162,7 +162,7 @@ def test_failed_refund_leaves_no_entry(world, auditor, monkeypatch):
     def refuse(*, order, reason):
         raise DomainError("Stripe refused", code="stripe")
 
-    monkeypatch.setattr("marketplace.billing.services.order_refund_full", refuse)
+    monkeypatch.setattr("marketplace.audit.services.order_refund_full", refuse)
     with pytest.raises(DomainError):
         staff_order_refund(order=world.order, actor=auditor, reason="x")
     assert not StaffAuditEntry.objects.exists()

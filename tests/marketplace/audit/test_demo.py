@@ -11,7 +11,7 @@ from marketplace.demo.seed import seed_demo
 def test_clean_demo_has_no_anomalies(settings, tmp_path, monkeypatch):
     settings.MEDIA_ROOT = str(tmp_path)
     seed_demo(log=lambda line: None)
-    monkeypatch.setattr("royalties.audit.stripe_reconcile", lambda client=None: [])
+    monkeypatch.setattr("marketplace.audit.checks.stripe_reconcile", lambda client=None: [])
     for name in ("consent_chain", "ledger", "stripe", "audit_log"):
         assert check_run(name=name).ok
     assert {k: v for k, v in anomalies.anomalies_all().items() if v} == {}

@@ -169,7 +169,7 @@ def test_record_page_links_foreign_keys(world, client, auditor):
 
 def test_refund_from_the_trail_needs_a_reason_and_is_logged(world, client, auditor, monkeypatch):
     monkeypatch.setattr(
-        "marketplace.billing.services.order_refund_full", lambda *, order, reason: order
+        "marketplace.audit.services.order_refund_full", lambda *, order, reason: order
     )
     client.force_login(auditor)
     url = reverse("marketplace:audit_order_refund", args=[world.order.pk])
@@ -181,12 +181,14 @@ def test_refund_from_the_trail_needs_a_reason_and_is_logged(world, client, audit
 
 
 def test_check_runs_from_the_dashboard(world, client, auditor, monkeypatch):
-    monkeypatch.setattr("royalties.audit.stripe_reconcile", lambda client=None: [])
+    monkeypatch.setattr("marketplace.audit.checks.stripe_reconcile", lambda client=None: [])
     client.force_login(auditor)
     client.post(reverse("marketplace:audit_check_run"))
     runs = {run.name: run for run in CheckRun.objects.all()}
     assert set(runs) == set(CheckRun.Name.values)
-    assert all(run.ok for run in runs.values()) and runs["ledger"].triggered_by == auditor.email
+    assert (
+        all(run.ok for run in runs.values()) and runs["ledger"].triggered_by == f"@{auditor.handle}"
+    )
 
 
 def test_crashing_check_is_recorded(db, monkeypatch):
@@ -195,7 +197,7 @@ def test_crashing_check_is_recorded(db, monkeypatch):
     def boom(client=None):
         raise ConnectionError("Stripe unreachable")
 
-    monkeypatch.setattr("royalties.audit.stripe_reconcile", boom)
+    monkeypatch.setattr("marketplace.audit.checks.stripe_reconcile", boom)
     result = audit_check_run("stripe")
     assert result["status"] == "error" and "Stripe unreachable" in result["summary"]
     from marketplace.audit.checks import check_alerts
@@ -206,7 +208,9 @@ def test_crashing_check_is_recorded(db, monkeypatch):
 def test_ledger_check_failure_shows(world, monkeypatch):
     from marketplace.tasks import audit_check_run
 
-    monkeypatch.setattr("royalties.audit.ledger_verify", lambda: ["transaction #1 is unbalanced"])
+    monkeypatch.setattr(
+        "marketplace.audit.checks.ledger_verify", lambda: ["transaction #1 is unbalanced"]
+    )
     assert audit_check_run("ledger")["status"] == "failed"
 
 
@@ -214,8 +218,18 @@ def test_audit_checks_command(world, monkeypatch):
     from django.core.management import call_command
     from django.core.management.base import CommandError
 
-    monkeypatch.setattr("royalties.audit.stripe_reconcile", lambda client=None: [])
+    monkeypatch.setattr("marketplace.audit.checks.stripe_reconcile", lambda client=None: [])
     call_command("audit_checks")
-    monkeypatch.setattr("royalties.audit.ledger_verify", lambda: ["bad"])
+    monkeypatch.setattr("marketplace.audit.checks.ledger_verify", lambda: ["bad"])
     with pytest.raises(CommandError):
         call_command("audit_checks", "ledger")
+
+
+def test_dashboard_names_the_separation_backend(world, client, auditor, settings, tmp_path):
+    settings.SEPARATION_BACKEND = "auto"
+    settings.DEMUCS_MODEL = "htdemucs"
+    settings.DEMUCS_MODEL_REPO = str(tmp_path)  # no weights installed
+    client.force_login(auditor)
+    page = client.get(reverse("marketplace:audit_dashboard")).content.decode()
+    assert "embedded librosa-hpss-v1" in page
+    assert "Demucs htdemucs: no weights installed" in page

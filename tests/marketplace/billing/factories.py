@@ -50,20 +50,38 @@ def entitle(user) -> None:
     SubscriptionFactory(user=user, plan=plan(Plan.Code.REMIX_ADDON))
 
 
-def make_remix(*, owner, remixable: bool = True):
-    """A real draft remix of a recording that is (or is not) remixable."""
+def make_remix(*, owner, remixable: bool = True, stems: str | None = "ready"):
+    """A real draft remix of a recording that is (or is not) remixable.
+
+    `stems` is the status of the stem set it renders from ("ready" by default,
+    so it can be exported; None for no stem set at all).
+    """
     from catalog.selectors import recording_remixability
-    from remixing.models import Remix
+    from remixing.models import Remix, StemSet
     from tests.catalog.factories import RecordingFactory, remixable_recording
 
     recording = remixable_recording()[0] if remixable else RecordingFactory()
     verdict = recording_remixability(recording=recording)
+    stem_set = None
+    if stems is not None:
+        lease = {}
+        if stems == StemSet.Status.RUNNING:  # the database insists a running job holds a lease
+            lease = {"lease_owner": "gpu-1:1", "lease_expires_at": timezone.now()}
+        stem_set = StemSet.objects.create(
+            audio_sha256=f"{recording.pk:064d}",
+            model_name="htdemucs",
+            recording=recording,
+            status=stems,
+            **lease,
+        )
     # Like every real remix, it records the split versions and consent events
     # it relies on (no audio here, so not through remix_create's stem checks).
     remix = Remix.objects.create(
         fan=owner,
         recording=recording,
         title="Test remix",
+        recipe={"version": 1},
+        stem_set=stem_set,
         master_split_version_id=verdict.master_split_version_id,
         publishing_split_version_id=verdict.publishing_split_version_id,
     )

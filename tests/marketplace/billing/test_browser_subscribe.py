@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from marketplace.billing.services import plan_catalog_sync
+from marketplace.billing.services.plans import plan_catalog_sync
 from tests.fixtures.accounts import PASSWORD, UserFactory
 from tests.fixtures.browser import login
 from tests.fixtures.stripe import CARD_OK

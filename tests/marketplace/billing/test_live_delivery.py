@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 
 from marketplace.billing.entitlements import fan_entitlement
-from marketplace.billing.services import plan_catalog_sync, subscription_checkout_start
+from marketplace.billing.services.plans import plan_catalog_sync
+from marketplace.billing.services.subscription_checkout import subscription_checkout_start
 from marketplace.models import Subscription, WebhookEvent
 from tests.fixtures.accounts import UserFactory
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from django.db import models
 
-from catalog.errors import Conflict
+from core.errors import Conflict
 from marketplace.billing import signals
-from marketplace.billing.services import order_checkout_start, order_refund_full
+from marketplace.billing.services.orders import order_checkout_start
+from marketplace.billing.services.refunds import order_refund_full
 from marketplace.billing.stripe_client import stripe_client
 from tests.fixtures.stripe import CARD_DECLINED
 
@@ -173,3 +174,49 @@ def test_dispute_opened_and_won(entitled_fan, stripe_plans, stripe_events):
     stripe_events.deliver()
     order.refresh_from_db()
     assert order.status == "paid" and order.dispute_status == "won"
+
+
+def test_names_not_numbers_on_checkout_and_billing(client, entitled_fan, stripe_plans):
+    # Found: checkout said "Remix export #1" and billing showed "#4 #5".
+    remix = make_remix(owner=entitled_fan)
+    remix.title = "Night Swim Edit"
+    remix.save(update_fields=["title"])
+    order = order_checkout_start(fan=entitled_fan, remix=remix, **URLS)
+    session = stripe_client().v1.checkout.sessions.retrieve(
+        order.stripe_checkout_session_id, params={"expand": ["line_items"]}
+    )
+    name = session.line_items.data[0].description
+    assert name == f"Remix “Night Swim Edit” of {remix.recording.title}"
+    client.force_login(entitled_fan)
+    page = client.get("/billing/").content.decode()
+    assert "Night Swim Edit" in page and f"of {remix.recording.title}" in page
+    assert f"<td>#{remix.pk}</td>" not in page
+
+
+def test_a_lost_dispute_whose_events_arrive_backwards_ends_lost(
+    entitled_fan, stripe_plans, stripe_events
+):
+    # Found by the webhook storm: `closed` (lost) handled before `created`
+    # found nothing to close, then `created` opened the dispute for good and
+    # put its stale "needs_response" over the order's "lost".
+    from marketplace.billing.fulfilment import order_fulfil
+    from royalties.models import Refund
+
+    order = order_checkout_start(fan=entitled_fan, remix=make_remix(owner=entitled_fan), **URLS)
+    stripe_events.sandbox.pay(order.checkout_url)
+    stripe_events.deliver()
+    dispute = stripe_events.sandbox.open_dispute(
+        stripe_client()
+        .v1.checkout.sessions.retrieve(
+            order.stripe_checkout_session_id, params={"expand": ["payment_intent"]}
+        )
+        .payment_intent.latest_charge
+    )
+    stripe_events.sandbox.close_dispute(dispute["id"], "lost")
+    stripe_events.deliver(reverse_order=True)  # closed first, then created
+    order.refresh_from_db()
+    assert (order.status, order.dispute_status) == ("disputed", "lost")
+    refund = Refund.objects.get(external_id=dispute["id"])
+    assert (refund.kind, refund.amount_cents, refund.status) == ("dispute", 299, "lost")
+    # A dispute does not undo the purchase: the remix is still made.
+    assert order_fulfil(order_id=order.pk).outcome == "rendering"

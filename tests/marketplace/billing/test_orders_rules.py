@@ -6,8 +6,8 @@ import pytest
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
-from catalog.errors import Conflict, DomainError, PermissionDenied
-from marketplace.billing.services import order_checkout_start
+from core.errors import Conflict, DomainError, PermissionDenied
+from marketplace.billing.services.orders import order_checkout_start
 from marketplace.models import Order
 from tests.fixtures.accounts import UserFactory
 

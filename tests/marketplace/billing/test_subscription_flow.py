@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from marketplace.billing.entitlements import fan_entitlement
-from marketplace.billing.services import plan_catalog_sync
+from marketplace.billing.services.plans import plan_catalog_sync
 from marketplace.billing.stripe_client import stripe_client
 from marketplace.models import (
     BillingCustomer,
@@ -51,13 +51,17 @@ def test_premium_then_addon_end_to_end(client, fan, stripe_plans, stripe_events)
     attempt.refresh_from_db()
     assert attempt.idempotency_key.startswith(f"clearmix-subscription-checkout-{attempt.pk}-")
 
-    # Paid, but no webhook yet: the redirect alone grants nothing.
+    # Paid, but no webhook yet: the redirect alone grants nothing...
     assert poll(client, attempt)["state"] == "confirming"
-    page = client.get(f"/billing/checkout/success/?session_id={attempt.stripe_checkout_session_id}")
-    assert b"confirming your payment" in page.content
     assert not fan_entitlement(user=fan).premium_active
+    # ...but the success page asks Stripe, whose answer does (a lost webhook
+    # must not leave a paying fan without their subscription).
+    page = client.get(f"/billing/checkout/success/?session_id={attempt.stripe_checkout_session_id}")
+    assert b'data-state="active"' in page.content
+    assert poll(client, attempt)["state"] == "active"
+    assert fan_entitlement(user=fan).premium_active
 
-    stripe_events.deliver()
+    stripe_events.deliver()  # the late webhooks change nothing
     assert poll(client, attempt)["state"] == "active"
     premium = Subscription.objects.get(user=fan, plan__code="premium")
     assert premium.status == "active" and premium.current_period_end is not None

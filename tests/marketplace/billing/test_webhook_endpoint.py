@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from marketplace.billing import webhooks
+from marketplace.billing.handlers import HANDLERS, WebhookHandler
 from marketplace.models import WebhookEvent
 from tests.fixtures.stripe import make_event, post_webhook, stripe_signature
 
@@ -15,15 +15,14 @@ CUSTOM = "clearmix.test_event"
 
 
 @pytest.fixture
-def calls():
+def calls(monkeypatch):
     seen: list[str] = []
 
-    def handler(event):
+    def handler(event, fetched):
         seen.append(event.id)
 
-    webhooks.register_handler(CUSTOM, handler)
-    yield seen
-    webhooks.unregister_handler(CUSTOM, handler)
+    monkeypatch.setitem(HANDLERS, CUSTOM, (WebhookHandler(apply=handler),))
+    return seen
 
 
 @pytest.mark.parametrize(
@@ -90,53 +89,79 @@ def test_registered_handler_runs_once_for_duplicates(client, db, calls):
     assert row.handlers == [f"{__name__}.calls.<locals>.handler"]
 
 
-def test_handler_failure_is_500_rolls_back_and_retry_succeeds(client, db, django_user_model):
+def test_handler_failure_is_500_rolls_back_and_retry_succeeds(
+    client, db, django_user_model, monkeypatch
+):
     attempts = {"n": 0}
 
-    def flaky(event):
+    def flaky(event, fetched):
         attempts["n"] += 1
         # A write that must vanish with the failed attempt.
         django_user_model.objects.create_user(email=f"side-effect-{attempts['n']}@example.com")
         if attempts["n"] == 1:
             raise RuntimeError("ledger unavailable")
 
-    webhooks.register_handler(CUSTOM, flaky)
-    try:
-        event = make_event(CUSTOM, {"id": "obj_2"}, event_id="evt_flaky")
-        failed = post_webhook(client, event)
-        assert failed.status_code == 500
-        row = WebhookEvent.objects.get(stripe_event_id="evt_flaky")
-        assert row.status == WebhookEvent.Status.FAILED
-        assert "ledger unavailable" in row.last_error
-        assert not django_user_model.objects.filter(email="side-effect-1@example.com").exists()
+    monkeypatch.setitem(HANDLERS, CUSTOM, (WebhookHandler(apply=flaky),))
+    event = make_event(CUSTOM, {"id": "obj_2"}, event_id="evt_flaky")
+    failed = post_webhook(client, event)
+    assert failed.status_code == 500
+    row = WebhookEvent.objects.get(stripe_event_id="evt_flaky")
+    assert row.status == WebhookEvent.Status.FAILED
+    assert "ledger unavailable" in row.last_error
+    assert not django_user_model.objects.filter(email="side-effect-1@example.com").exists()
 
-        retried = post_webhook(client, event)  # Stripe's retry
-        assert retried.status_code == 200
-        row.refresh_from_db()
-        assert row.status == WebhookEvent.Status.PROCESSED and row.attempts == 2
-        assert django_user_model.objects.filter(email="side-effect-2@example.com").exists()
-    finally:
-        webhooks.unregister_handler(CUSTOM, flaky)
+    retried = post_webhook(client, event)  # Stripe's retry
+    assert retried.status_code == 200
+    row.refresh_from_db()
+    assert row.status == WebhookEvent.Status.PROCESSED and row.attempts == 2
+    assert django_user_model.objects.filter(email="side-effect-2@example.com").exists()
 
 
-def test_several_handlers_run_in_registration_order(client, db):
+def test_several_handlers_fetch_all_then_apply_in_table_order(client, db, monkeypatch):
     order: list[str] = []
 
-    def first(event):
-        order.append("first")
+    def fetch(name):
+        def read(event):
+            order.append(f"fetch {name}")
+            return name.upper()
 
-    def second(event):
-        order.append("second")
+        return read
 
-    webhooks.register_handler(CUSTOM, first)
-    webhooks.register_handler(CUSTOM, second)
-    webhooks.register_handler(CUSTOM, first)  # idempotent registration
-    try:
-        assert post_webhook(client, make_event(CUSTOM, {"id": "o"})).status_code == 200
-    finally:
-        webhooks.unregister_handler(CUSTOM, first)
-        webhooks.unregister_handler(CUSTOM, second)
-    assert order == ["first", "second"]
+    def apply(event, fetched):
+        order.append(f"apply {fetched}")
+
+    monkeypatch.setitem(
+        HANDLERS,
+        CUSTOM,
+        (
+            WebhookHandler(apply=apply, fetch=fetch("first")),
+            WebhookHandler(apply=apply, fetch=fetch("second")),
+        ),
+    )
+    assert post_webhook(client, make_event(CUSTOM, {"id": "o"})).status_code == 200
+    assert order == ["fetch first", "fetch second", "apply FIRST", "apply SECOND"]
+
+
+def test_a_failing_fetch_is_500_and_applies_nothing(client, db, monkeypatch):
+    applied: list[str] = []
+
+    def unreachable(event):
+        raise ConnectionError("Stripe did not answer")
+
+    monkeypatch.setitem(
+        HANDLERS,
+        CUSTOM,
+        (
+            WebhookHandler(apply=lambda event, fetched: applied.append("first")),
+            WebhookHandler(
+                apply=lambda event, fetched: applied.append("second"), fetch=unreachable
+            ),
+        ),
+    )
+    response = post_webhook(client, make_event(CUSTOM, {"id": "o"}, event_id="evt_unreachable"))
+    assert response.status_code == 500 and applied == []
+    row = WebhookEvent.objects.get(stripe_event_id="evt_unreachable")
+    assert row.status == WebhookEvent.Status.FAILED and "did not answer" in row.last_error
 
 
 def test_staff_page_lists_events_with_status(client, db, auditor):
@@ -146,3 +171,11 @@ def test_staff_page_lists_events_with_status(client, db, auditor):
     page = client.get("/billing/webhooks/")
     assert page.status_code == 200
     assert b"evt_shown" in page.content and b"ignored" in page.content
+
+
+@pytest.mark.parametrize("signed", [True, False])
+def test_deeply_nested_body_is_400_not_a_recursion_error(client, db, signed):
+    body = '{"id": "evt_deep", "object": "event", "data": ' + "[" * 5_000 + "]" * 5_000 + "}"
+    response = post_webhook(client, body, signature=None if signed else "t=1,v1=00")
+    assert response.status_code == 400
+    assert WebhookEvent.objects.count() == 0

@@ -148,7 +148,14 @@ def test_remix_page_states(client, owner):
     ready = rendered(make_remix(owner=owner))
     body = client.get(reverse("marketplace:my_remix", args=[ready.pk])).content.decode()
     assert "Download MP3" in body and "Download Ogg" in body and 'data-testid="publish"' in body
-    Remix.objects.filter(pk=ready.pk).update(status="rendering", progress=40, stage="Mixing")
+    # A running render holds a lease (the database insists).
+    Remix.objects.filter(pk=ready.pk).update(
+        status="rendering",
+        progress=40,
+        stage="Mixing",
+        lease_owner="worker-host:123",
+        lease_expires_at=timezone.now(),
+    )
     body = client.get(reverse("marketplace:my_remix", args=[ready.pk])).content.decode()
     assert "Mixing" in body and 'value="40"' in body
 

@@ -12,6 +12,8 @@ from remixing.engine.recipe import (
 )
 
 STEMS = ("drums", "bass", "other", "vocals")
+# The engine owns no wording of the terms: callers pass each term's refusal in.
+REFUSALS = {term: f"no {term}" for term in RECIPE_TERMS}
 ALL_ALLOWED = dict.fromkeys(RECIPE_TERMS, True) | {"publication": False}
 
 
@@ -27,7 +29,24 @@ def test_term_keys_are_exact():
         "effects",
         "vocals_removed",
         "vocals_isolated",
+        "arrangement",
+        "covers",
     )
+
+
+def test_a_cover_take_uses_the_covers_term_and_is_refused_without_it():
+    recipe = r(cover={"version": 1, "take": "ab" * 16, "lead_s": 2, "latency_ms": 30})
+    assert recipe_transformations(recipe) == {"covers"}
+    allowed = ALL_ALLOWED | {"covers": False}
+    assert recipe_forbidden_transformations(recipe, allowed=allowed, refusals=REFUSALS) == [
+        ("cover", "no covers")
+    ]
+    # Fails closed: terms recorded before covers existed do not allow them.
+    before = {k: v for k, v in ALL_ALLOWED.items() if k != "covers"}
+    assert recipe_forbidden_transformations(recipe, allowed=before, refusals=REFUSALS) == [
+        ("cover", "no covers")
+    ]
+    assert recipe_forbidden_transformations(recipe, allowed=ALL_ALLOWED, refusals=REFUSALS) == []
 
 
 @pytest.mark.parametrize(
@@ -84,7 +103,7 @@ def test_everything_allowed_means_nothing_forbidden():
         key_shift=3,
         effects={"reverb": {"room_size": 0.3, "wet": 0.2}},
     )
-    assert recipe_forbidden_transformations(recipe, allowed=ALL_ALLOWED) == []
+    assert recipe_forbidden_transformations(recipe, allowed=ALL_ALLOWED, refusals=REFUSALS) == []
 
 
 def test_forbidden_terms_name_fields():
@@ -95,7 +114,7 @@ def test_forbidden_terms_name_fields():
         effects={"lowpass_hz": 4000, "reverb": {"room_size": 0.3, "wet": 0.2}},
     )
     allowed = dict.fromkeys(RECIPE_TERMS, False)
-    problems = recipe_forbidden_transformations(recipe, allowed=allowed)
+    problems = recipe_forbidden_transformations(recipe, allowed=allowed, refusals=REFUSALS)
     paths = [p for p, _ in problems]
     assert set(paths) == {
         "stems.vocals",
@@ -105,28 +124,31 @@ def test_forbidden_terms_name_fields():
         "effects.lowpass_hz",
         "effects.reverb",
     }
-    assert ("tempo_ratio", "the rights holder does not allow tempo changes") in problems
-    assert any("removing the vocals" in msg for _, msg in problems)
+    assert ("tempo_ratio", "no tempo") in problems
+    assert any("no vocals_removed" == msg for _, msg in problems)
 
 
 def test_instrumental_needs_vocals_removed_term():
     instrumental = r(stems={"vocals": {"mute": True}})
     allowed = dict(ALL_ALLOWED, vocals_removed=False)
-    assert recipe_forbidden_transformations(instrumental, allowed=allowed) == [
-        ("stems.vocals", "the rights holder does not allow removing the vocals")
+    assert recipe_forbidden_transformations(instrumental, allowed=allowed, refusals=REFUSALS) == [
+        ("stems.vocals", "no vocals_removed")
     ]
 
 
 def test_a_cappella_needs_vocals_isolated_term():
     a_cappella = r(stems={"vocals": {"solo": True}})
     allowed = dict(ALL_ALLOWED, vocals_isolated=False)
-    problems = recipe_forbidden_transformations(a_cappella, allowed=allowed)
-    assert problems == [("stems.vocals", "the rights holder does not allow isolating the vocals")]
+    problems = recipe_forbidden_transformations(a_cappella, allowed=allowed, refusals=REFUSALS)
+    assert problems == [("stems.vocals", "no vocals_isolated")]
 
 
 def test_missing_terms_fail_closed_and_publication_is_ignored():
     recipe = r(tempo_ratio=0.9)
-    assert recipe_forbidden_transformations(recipe, allowed={}) == [
-        ("tempo_ratio", "the rights holder does not allow tempo changes")
+    assert recipe_forbidden_transformations(recipe, allowed={}, refusals=REFUSALS) == [
+        ("tempo_ratio", "no tempo")
     ]
-    assert recipe_forbidden_transformations(r(), allowed={"publication": False}) == []
+    assert (
+        recipe_forbidden_transformations(r(), allowed={"publication": False}, refusals=REFUSALS)
+        == []
+    )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+
 import numpy as np
 import pytest
 
@@ -77,6 +80,21 @@ def test_loudness_and_true_peak(rendered):
         assert true_peak_dbtp(decoded) <= -0.3, fmt
 
 
+@pytest.mark.parametrize("fmt", ["mp3", "ogg", "wav"])
+def test_every_credit_is_read_back_by_ffprobe(rendered, fmt):
+    # Found: the exported MP3's composer tag named one of two songwriters
+    # (ffmpeg and many players read only the first value of an ID3 frame).
+    result, _, _ = rendered
+    out = subprocess.run(
+        ["ffprobe", "-loglevel", "error", "-show_entries", "format_tags:stream_tags",
+         "-of", "json", str(result.files[fmt])],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    seen = json.dumps(json.loads(out), ensure_ascii=False)
+    for name in ("The Originals", "Guest Singer", "Ann Writer", "Bo Composer"):
+        assert name in seen, (fmt, name)
+
+
 def test_tags_in_every_format(rendered):
     result, _, _ = rendered
     mp3 = read_tags(result.files["mp3"])
@@ -84,8 +102,10 @@ def test_tags_in_every_format(rendered):
     assert mp3["TPE1"] == ["DJ Tester remix"]
     assert mp3["TPE4"] == ["DJ Tester"]
     assert mp3["TXXX:REMIX_OF"] == ["Night Drive"]
-    assert mp3["TOPE"] == ["The Originals", "Guest Singer"]
-    assert mp3["TCOM"] == ["Ann Writer", "Bo Composer"]
+    assert mp3["TOPE"] == ["The Originals, Guest Singer"]
+    assert mp3["TXXX:ORIGINAL_ARTISTS"] == ["The Originals", "Guest Singer"]
+    assert mp3["TCOM"] == ["Ann Writer, Bo Composer"]
+    assert mp3["TXXX:SONGWRITERS"] == ["Ann Writer", "Bo Composer"]
     assert mp3["TXXX:SOURCE_ISRC"] == ["USABC2600042"]
     assert mp3["TXXX:ISWC"] == ["T-345.246.800-1"]
     assert mp3["TXXX:CLEARMIX_REMIX_ID"] == ["rmx_01HTEST"]

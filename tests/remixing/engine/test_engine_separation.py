@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from remixing.engine import separation
+from remixing.engine.batched_separation import SeparationError
 from remixing.engine.separation import (
-    SeparationError,
     Separator,
     SeparatorConfig,
     get_separator,

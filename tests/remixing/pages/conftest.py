@@ -15,6 +15,8 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 from django.db import connection
 
+from tests.fixtures.redis_db import redis_flush_own
+
 ROOT = Path(__file__).resolve().parents[3]
 
 
@@ -32,7 +34,7 @@ class Pipeline:
         if self.env is None:
             return self
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "marketplace", "worker", "-Q", "default,gpu",
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "default,gpu",
              "-c", "1", "-P", "solo", "-l", "info", "--without-gossip", "--without-mingle",
              "--without-heartbeat", "-n", f"pages-{uuid.uuid4().hex[:8]}@%h"],
             cwd=ROOT, env=self.env, stdout=open(self.log, "ab"), stderr=subprocess.STDOUT,
@@ -56,16 +58,18 @@ class Pipeline:
         """Without a worker: run what a worker would (stems, paid orders, renders)."""
         if self.real:
             return
-        from marketplace.fulfilment import order_fulfil
+        from marketplace.billing.fulfilment import order_fulfil
         from marketplace.models import Order
         from remixing import tasks
-        from remixing.models import OFFICIAL_MODEL, Remix, StemSet
+        from remixing.models import OFFICIAL_MODEL, RecordingPreview, Remix, StemSet
 
         for stem_set in StemSet.objects.filter(status__in=["pending"]):
             if stem_set.model_name == OFFICIAL_MODEL:
                 tasks.stems_import_official(stem_set.pk)
             else:
                 tasks.separation_run(stem_set.pk)
+        for preview in RecordingPreview.objects.filter(status="pending"):
+            tasks.recording_preview_run(preview.recording_id)
         for order in Order.objects.filter(status="paid", remix__status="draft"):
             order_fulfil(order_id=order.pk)
         for remix in Remix.objects.filter(status="queued"):
@@ -78,9 +82,7 @@ def pipeline(transactional_db, settings, tmp_path):
     redis_url = os.environ.get("REDIS_URL", "")
     env = None
     if connection.vendor == "postgresql" and redis_url:
-        import redis
-
-        redis.Redis.from_url(redis_url).flushdb()
+        redis_flush_own(redis_url)
         parts = urlsplit(os.environ["DATABASE_URL"])
         db_url = urlunsplit(parts._replace(path="/" + connection.settings_dict["NAME"]))
         env = {

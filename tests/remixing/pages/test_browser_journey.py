@@ -8,6 +8,7 @@ import os
 import time
 
 import pytest
+from playwright.sync_api import expect
 
 from marketplace.demo.catalog_data import DEMO_PASSWORD
 from marketplace.demo.seed import seed_demo
@@ -42,7 +43,7 @@ def audio_check(page) -> dict:
 
 
 def test_fan_journey(pipeline, stripe_live, page, artifacts_dir):
-    from marketplace.billing.services import plan_catalog_sync
+    from marketplace.billing.services.plans import plan_catalog_sync
 
     plan_catalog_sync()
     seed_demo(log=lambda *_: None)
@@ -108,6 +109,9 @@ def test_fan_journey(pipeline, stripe_live, page, artifacts_dir):
     assert result["peak"] > 0.001, result
     page.get_by_role("button", name="A/B: remix").click()
     assert page.evaluate("window.__studio.engine.mode") == "original"
+    # The original is its lossy preview, fetched through the media view under the CSP.
+    assert "/media/remixing/previews/" in page.evaluate("window.__studio.config.originalUrl")
+    assert page.evaluate("!!window.__studio.engine.original")
     page.keyboard.press("b")
     assert page.evaluate("window.__studio.engine.mode") == "remix"
     page.wait_for_selector("[data-save-state][data-state=saved]", timeout=10_000)
@@ -170,7 +174,9 @@ def test_fan_journey(pipeline, stripe_live, page, artifacts_dir):
     assert "Remix of “Paper Lanterns” by Nova Lane feat. The Tidewater" in credit
     assert "written by June Okafor" in credit
     page.evaluate("document.querySelector('[data-remix-player]').play()")
-    page.wait_for_function("document.querySelector('[data-play-count]').textContent === '1'")
+    # A locator wait, not wait_for_function: that evals a string in the page,
+    # which the Content-Security-Policy (rightly) refuses.
+    expect(page.locator("[data-play-count]")).to_have_text("1")
     page.screenshot(path=str(shots / "journey-10-public.png"), full_page=True)
     public_url = page.url
     page.go_back()

@@ -1,0 +1,97 @@
+"""The Redis cache, with a deliberate way of failing: when Redis refuses,
+is cut or stays silent past its (short) socket timeout, the cache falls back
+to a per-process memory cache for CACHE_RETRY_SECONDS, then tries Redis again.
+
+What that means while Redis is away:
+
+* Pages that cache (browse, home, the catalog API, discovery) still answer:
+  they compute what they would have read and keep it in the process's
+  memory. Only the first call into a silent Redis waits (one socket
+  timeout); the calls after it skip Redis until the retry time.
+* Rate limits (marketplace.rate_limits) keep counting, per process: a limit
+  of N per window still holds in each web process, so a script gets at most
+  N x processes instead of N. They neither fail open nor refuse everyone.
+* Writes that retire cached lists retire them in the process's memory; what
+  Redis held from before the outage expires on its own lifetime
+  (CATALOG_LIST_CACHE_SECONDS), and every door re-checks consent anyway.
+
+Errors other than an unreachable Redis (a wrong type, a bad command) are
+raised as before.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+from django.core.cache.backends.locmem import LocMemCache
+from django.core.cache.backends.redis import RedisCache
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+log = logging.getLogger(__name__)
+
+UNREACHABLE = (RedisConnectionError, RedisTimeoutError)
+GUARDED = (
+    "add",
+    "get",
+    "set",
+    "touch",
+    "delete",
+    "get_many",
+    "has_key",
+    "incr",
+    "set_many",
+    "delete_many",
+    "clear",
+)
+
+# Per process and server: until when Redis is skipped (shared by the
+# threads' cache objects, which Django makes one per thread).
+_down_until: dict[str, float] = {}
+_down_lock = threading.Lock()
+
+
+class FallbackRedisCache(RedisCache):
+    def __init__(self, server: str, params: dict[str, Any]) -> None:
+        super().__init__(server, params)
+        self._server_name = server if isinstance(server, str) else ",".join(server)
+        self._retry_seconds = float(params.get("RETRY_SECONDS", 10))
+        prefix = params.get("KEY_PREFIX", "")
+        self._local = LocMemCache(
+            f"fallback:{self._server_name}:{prefix}",
+            {"TIMEOUT": params.get("TIMEOUT", 300), "KEY_PREFIX": prefix},
+        )
+
+    def redis_is_skipped(self) -> bool:
+        return time.monotonic() < _down_until.get(self._server_name, 0.0)
+
+    def _mark_down(self, exc: Exception) -> None:
+        with _down_lock:
+            _down_until[self._server_name] = time.monotonic() + self._retry_seconds
+        log.warning(
+            "cache: Redis unreachable (%s: %s); per-process memory for %ss",
+            type(exc).__name__,
+            exc,
+            self._retry_seconds,
+        )
+
+
+def _guarded(name: str):
+    def method(self: FallbackRedisCache, *args: Any, **kwargs: Any) -> Any:
+        if not self.redis_is_skipped():
+            try:
+                return getattr(RedisCache, name)(self, *args, **kwargs)
+            except UNREACHABLE as exc:
+                self._mark_down(exc)
+        return getattr(self._local, name)(*args, **kwargs)
+
+    method.__name__ = name
+    method.__doc__ = f"RedisCache.{name}, or the process's memory while Redis is unreachable."
+    return method
+
+
+for _name in GUARDED:
+    setattr(FallbackRedisCache, _name, _guarded(_name))

@@ -1,0 +1,27 @@
+"""The Celery app. Queues: `default` (rendering, payouts, checks) and `gpu`
+(separation, one task at a time on the GPU worker)."""
+
+import os
+
+from celery import Celery
+from django.conf import settings
+from kombu import Queue
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+
+app = Celery("clearmix")
+
+
+@app.on_after_configure.connect
+def ensure_broker_folders(sender: Celery | None = None, **kwargs: object) -> None:
+    """The filesystem transport needs its folders before the first message, in
+    every process that sends or consumes one: Celery calls this when it first
+    reads its configuration (connected before anything could read it)."""
+    if settings.CELERY_BROKER_URL.startswith("filesystem://"):
+        for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
+            os.makedirs(settings.CELERY_BROKER_TRANSPORT_OPTIONS[key], exist_ok=True)
+
+
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.conf.task_queues = (Queue("default"), Queue("gpu"))
+app.autodiscover_tasks()

@@ -1,0 +1,165 @@
+"""Sing your own cover: the fan's recorded takes of a remix (issue 17, item 3).
+
+A take is checked and decoded before anything is stored (remixing.cover_audio),
+kept privately under the remix's folder, and recorded in the remix's story with
+the fan named as the cover's performer. Takes are the fan's data: they go when
+the fan deletes their account (`cover_takes_delete_for_user`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import tempfile
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+
+from accounts.roles import user_public_name
+from catalog.audio_probe import AudioRejected, stream_to_file
+from catalog.selectors import recording_remixability
+from core.errors import Conflict, DomainError, NotFound
+from core.refs import NOT_REMIXABLE
+from remixing.cover_audio import take_decode
+from remixing.engine.cover import LATENCY_MS_MAX, LEAD_S_MAX
+from remixing.engine.recipe import TERM_COVERS
+from remixing.models import CoverTake, Remix, RemixEvent
+from remixing.storage import delete_quietly, put
+
+from .job_records import remix_event_record
+
+COVERS_NOT_ALLOWED = "covers_not_allowed"
+
+
+def _checked_number(value, *, field: str, hi: float) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if not math.isfinite(number) or not 0 <= number <= hi:
+        message = f"Must be a number between 0 and {hi:g}."
+        raise DomainError(f"{field}: {message}", code="invalid_take", fields={field: [message]})
+    return number
+
+
+def _remix_open_for_covers(remix: Remix, fan) -> Remix:
+    """The fan's draft, locked, on a track whose terms allow covers; else a clear 4xx."""
+    if fan is None or remix.fan_id != getattr(fan, "pk", None):
+        raise NotFound("Remix not found.")
+    remix = (
+        Remix.objects.select_for_update(no_key=True).select_related("recording").get(pk=remix.pk)
+    )
+    if remix.status != Remix.Status.DRAFT:
+        raise Conflict("Takes can only be added to a draft remix.", code="not_draft")
+    verdict = recording_remixability(recording=remix.recording)
+    if not verdict.remixable:
+        raise DomainError(
+            f"“{remix.recording.title}” cannot be remixed right now. {verdict.why_not}".strip(),
+            code=NOT_REMIXABLE,
+        )
+    if verdict.terms.get(TERM_COVERS) is not True:
+        raise DomainError(
+            "The artist's terms for this track do not allow covers.",
+            code=COVERS_NOT_ALLOWED,
+            status_code=403,
+        )
+    if remix.cover_takes.count() >= settings.REMIXING_COVER_TAKES_PER_REMIX:
+        raise Conflict(
+            f"This remix already keeps {settings.REMIXING_COVER_TAKES_PER_REMIX} takes; "
+            "delete one before recording another.",
+            code="too_many_takes",
+        )
+    return remix
+
+
+def _max_seconds(remix: Remix) -> float:
+    track_s = (remix.recording.duration_ms or 0) / 1000
+    limit = float(settings.REMIXING_COVER_TAKE_MAX_SECONDS)
+    return min(limit, track_s * 2 + LEAD_S_MAX + 30) if track_s else limit
+
+
+def _decoded(upload, *, workdir: Path, max_seconds: float):
+    source = workdir / "upload.bin"
+    try:
+        with open(source, "wb") as handle:
+            stream_to_file(
+                upload.chunks(), handle, max_bytes=settings.REMIXING_COVER_TAKE_MAX_BYTES
+            )
+        return take_decode(source, workdir=workdir, max_seconds=max_seconds)
+    except AudioRejected as error:
+        raise DomainError(str(error), code="invalid_take", fields={"audio": [str(error)]}) from None
+
+
+def cover_take_create(*, remix: Remix, fan, upload, lead_s, latency_ms=None) -> CoverTake:
+    """Check, decode and keep one recorded take of `remix` by its fan.
+
+    Refused with a 4xx, and nothing stored, unless: the fan owns the draft, the
+    track is remixable and its terms allow covers, the remix has room for
+    another take, and the upload is one clean audio stream within the limits."""
+    if upload is None:
+        raise DomainError("Send the take.", code="invalid_take", fields={"audio": ["Required."]})
+    lead = _checked_number(lead_s, field="lead_s", hi=LEAD_S_MAX)
+    latency = None
+    if latency_ms not in (None, ""):
+        latency = _checked_number(latency_ms, field="latency_ms", hi=LATENCY_MS_MAX)
+    with transaction.atomic():
+        _remix_open_for_covers(remix, fan)  # refuse early, before decoding
+    with tempfile.TemporaryDirectory(prefix="clearmix-take-") as folder:
+        decoded = _decoded(upload, workdir=Path(folder), max_seconds=_max_seconds(remix))
+        return _take_store(remix=remix, fan=fan, decoded=decoded, lead=lead, latency=latency)
+
+
+@transaction.atomic
+def _take_store(*, remix: Remix, fan, decoded, lead: float, latency: float | None) -> CoverTake:
+    remix = _remix_open_for_covers(remix, fan)  # again, under the lock
+    take = CoverTake(remix=remix, fan=fan, duration_s=decoded.duration_s, lead_s=lead)
+    take.latency_ms = latency
+    name = take.audio.field.generate_filename(take, "take.flac")
+    with open(decoded.path, "rb") as handle:
+        take.sha256 = hashlib.file_digest(handle, "sha256").hexdigest()
+    stored = put(name, decoded.path)
+    try:
+        take.audio.name = stored
+        take.save()
+        performer = user_public_name(fan, fallback="the fan")
+        remix_event_record(
+            remix=remix,
+            from_status=remix.status,
+            to_status=remix.status,
+            actor_kind=RemixEvent.Actor.FAN,
+            actor=fan,
+            reason=f"Cover take recorded; performer: {performer}",
+            data={"cover_take": take.ref, "cover_performer": performer, "latency_ms": latency},
+        )
+    except BaseException:
+        delete_quietly(stored)
+        raise
+    return take
+
+
+@transaction.atomic
+def cover_take_delete(*, take: CoverTake, fan) -> None:
+    """The fan throws a take away (not the one their recipe uses)."""
+    if fan is None or take.fan_id != getattr(fan, "pk", None):
+        raise NotFound("Take not found.")
+    remix = Remix.objects.select_for_update(no_key=True).get(pk=take.remix_id)
+    if (remix.recipe.get("cover") or {}).get("take") == take.ref:
+        raise Conflict("This take is in your remix; choose another one first.", code="take_in_use")
+    name = take.audio.name or ""
+    take.delete()
+    transaction.on_commit(lambda: delete_quietly(name))
+
+
+def cover_takes_delete_for_user(*, user) -> int:
+    """Delete every take `user` recorded, files after commit (account deletion)."""
+    takes = list(CoverTake.objects.filter(fan=user).only("pk", "audio"))
+    names = [take.audio.name or "" for take in takes]
+    CoverTake.objects.filter(pk__in=[take.pk for take in takes]).delete()
+
+    def files_delete() -> None:
+        for name in names:
+            delete_quietly(name)
+
+    transaction.on_commit(files_delete)
+    return len(takes)
