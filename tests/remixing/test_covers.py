@@ -102,7 +102,21 @@ BAD_UPLOADS = {
     "negative lead": ("good", {"lead_s": "-1"}, 400, "invalid_take"),
     "latency too long": ("good", {"latency_ms": "5000"}, 400, "invalid_take"),
     "latency nan": ("good", {"latency_ms": "nan"}, 400, "invalid_take"),
+    "tempo too slow": ("good", {"tempo_ratio": "0.2"}, 400, "invalid_take"),
+    "tempo not a number": ("good", {"tempo_ratio": "fast"}, 400, "invalid_take"),
 }
+
+
+def test_a_take_keeps_the_tempo_it_was_sung_at(draft, fan, api, takes):
+    # The studio sends the tempo the remix played at while the fan sang; choosing the
+    # take puts it in the cover, so a later tempo change stretches the take with the track.
+    remix, _, _ = draft
+    response = upload(api(fan), remix, takes["good"], tempo_ratio="0.85")
+    assert response.status_code == 201, response.json()
+    assert response.json()["tempo_ratio"] == 0.85
+    assert CoverTake.objects.get(ref=response.json()["id"]).tempo_ratio == 0.85
+    listed = api(fan).get(f"/api/v1/remixes/{remix.pk}/takes/").json()["results"]
+    assert [t["tempo_ratio"] for t in listed] == [0.85]
 
 
 @pytest.mark.parametrize("case", BAD_UPLOADS, ids=list(BAD_UPLOADS))
