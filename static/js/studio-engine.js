@@ -3,6 +3,7 @@
 // started at the same context time, so they never drift apart.
 
 import { arrangedLength, arrangementSchedule } from "./studio-arrangement.js";
+import { coverPlayback } from "./studio-cover-audio.js";
 
 export const dbToGain = (db) => Math.pow(10, db / 20);
 
@@ -431,18 +432,21 @@ export class StudioEngine {
     const take = this.cover;
     if (!take) return null;
     const looped = this.loop.on && this.loop.end > this.loop.start;
-    const from = take.startS + at / take.sung;
-    if (!looped && from >= take.buffer.duration) return null;
+    const plan = coverPlayback(
+      { startS: take.startS, sung: take.sung, duration: take.buffer.duration },
+      { at, rate: this.rate, loop: looped ? this.loop : null },
+    );
+    if (!plan) return null;
     const src = this.ctx.createBufferSource();
     src.buffer = take.buffer;
-    src.playbackRate.value = this.rate / take.sung;
+    src.playbackRate.value = plan.playbackRate;
     if (looped) {
       src.loop = true;
-      src.loopStart = take.startS + this.loop.start / take.sung;
-      src.loopEnd = take.startS + this.loop.end / take.sung;
+      src.loopStart = plan.loopStart;
+      src.loopEnd = plan.loopEnd;
     }
     src.connect(this.coverGain);
-    src.start(when, Math.min(from, Math.max(0, take.buffer.duration - 0.001)));
+    src.start(when, plan.offset);
     src.stemName = null;
     return src;
   }

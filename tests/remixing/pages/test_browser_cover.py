@@ -150,9 +150,10 @@ def test_a_fan_records_takes_picks_one_and_the_export_contains_it(
 
 # ---- the chosen take in the studio's own playback ---------------------------------------
 
-# How far the 1.5 kHz tone stands above the 1.0-1.4 kHz band in what the studio plays now
-# (its AnalyserNode, after the effects and the master), in dB, averaged over half a second.
-TONE_PROMINENCE_JS = """async () => {
+# How far the take's tone (`hz`: 1.5 kHz, moved by the varispeed preview) stands above the
+# band a fifth of it below in what the studio plays now (its AnalyserNode, after the effects
+# and the master), in dB, averaged over half a second.
+TONE_PROMINENCE_JS = """async (toneHz) => {
   const a = window.__studio.engine.analyser;
   const data = new Float32Array(a.frequencyBinCount);
   const hz = a.context.sampleRate / a.fftSize;
@@ -163,10 +164,11 @@ TONE_PROMINENCE_JS = """async () => {
     await new Promise((r) => setTimeout(r, 50));
     a.getFloatFrequencyData(data);
     let tone = -200;
-    for (let k = bin(1450); k <= bin(1550); k++) tone = Math.max(tone, db(k));
+    for (let k = bin(toneHz - 50); k <= bin(toneHz + 50); k++) tone = Math.max(tone, db(k));
     let sum = 0;
-    for (let k = bin(1000); k <= bin(1400); k++) sum += db(k);
-    total += tone - sum / (bin(1400) - bin(1000) + 1);
+    const low = bin(toneHz * 0.667), high = bin(toneHz * 0.933);
+    for (let k = low; k <= high; k++) sum += db(k);
+    total += tone - sum / (high - low + 1);
   }
   return total / 10;
 }"""
@@ -174,12 +176,12 @@ HEARD_DB = 20.0  # the take in the mix: the tone towers over its neighbours
 SILENT_DB = 8.0  # the stems alone: no such tone
 
 
-def _preview_tone(page, *, heard: bool, timeout: float = 45.0) -> float:
+def _preview_tone(page, *, heard: bool, hz: float = TONE_HZ, timeout: float = 45.0) -> float:
     """Wait until the take is (or is not) heard in the studio's playback."""
     deadline = time.monotonic() + timeout
     seen = []
     while time.monotonic() < deadline:
-        seen.append(round(page.evaluate(TONE_PROMINENCE_JS), 1))
+        seen.append(round(page.evaluate(TONE_PROMINENCE_JS, hz), 1))
         if (seen[-1] > HEARD_DB) if heard else (seen[-1] < SILENT_DB):
             return seen[-1]
     raise AssertionError(f"take {'never heard' if heard else 'still heard'}: {seen[-12:]} dB")
@@ -236,6 +238,15 @@ def test_the_chosen_take_plays_in_the_studio_mix_and_leaves_it_when_unchosen(
     _poll(page, "!!window.__studio.recipe.cover")
     _preview_tone(page, heard=True)
     assert mixer.is_visible()
+    # Slowed to 90 %: the preview's varispeed plays the take with the stems, at 0.9 times
+    # the speed it was sung (so its tone is at 1.35 kHz now).
+    tempo = page.locator("#tempo")
+    tempo.focus()
+    for _ in range(10):
+        tempo.press("ArrowLeft")
+    _poll(page, "Math.abs(window.__studio.recipe.tempo_ratio - 0.9) < 1e-9")
+    assert page.evaluate("window.__studio.recipe.cover.sung_tempo_ratio") == 1
+    _preview_tone(page, heard=True, hz=TONE_HZ * 0.9)
 
 
 # ---- deleting a take ---------------------------------------------------------------------
