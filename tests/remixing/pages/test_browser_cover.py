@@ -172,6 +172,7 @@ TONE_PROMINENCE_JS = """async (toneHz) => {
   }
   return total / 10;
 }"""
+WAIT_MS = 45_000  # for what the page shows after a request: generous, for a loaded machine
 HEARD_DB = 20.0  # the take in the mix: the tone towers over its neighbours
 SILENT_DB = 8.0  # the stems alone: no such tone
 
@@ -273,48 +274,52 @@ def test_a_fan_deletes_takes_after_a_plain_question_and_the_chosen_one_leaves_th
     page.reload()
     wait_for(lambda: page.locator("[data-studio][data-state=ready]").count(), 60, pipeline, 0.3)
     takes = page.locator("[data-cover-takes] li")
-    expect(takes).to_have_count(2)
+    expect(takes).to_have_count(2, timeout=WAIT_MS)
     page.get_by_role("button", name="Use take 2 as your cover vocal").click()
-    expect(page.locator("[data-save-state]")).to_have_text("saved", timeout=30_000)
+    expect(page.locator("[data-save-state]")).to_have_text("saved", timeout=WAIT_MS)
 
     # Asked first, in plain words; "Keep it" (or Escape) keeps the take.
     page.get_by_role("button", name="Delete take 1").click()
     question = page.get_by_role("group", name="Delete take 1?")
-    expect(question).to_contain_text("Delete take 1 for good? You cannot get it back.")
+    expect(question).to_contain_text(
+        "Delete take 1 for good? You cannot get it back.", timeout=WAIT_MS
+    )
     page.set_viewport_size({"width": 390, "height": 844})
     assert offscreen(page, 390) == []
     assert serious(axe_violations(page)) == []
     question.get_by_role("button", name="Keep it").click()
-    expect(question).to_have_count(0)
-    expect(takes).to_have_count(2)
+    expect(question).to_have_count(0, timeout=WAIT_MS)
+    expect(takes).to_have_count(2, timeout=WAIT_MS)
     # From the keyboard: Enter opens the question, Escape closes it, Enter confirms.
     page.get_by_role("button", name="Delete take 1").focus()
     page.keyboard.press("Enter")
-    expect(question).to_be_visible()
+    expect(question).to_be_visible(timeout=WAIT_MS)
     page.keyboard.press("Escape")
-    expect(question).to_have_count(0)
-    expect(page.get_by_role("button", name="Delete take 1")).to_be_focused()
+    expect(question).to_have_count(0, timeout=WAIT_MS)
+    expect(page.get_by_role("button", name="Delete take 1")).to_be_focused(timeout=WAIT_MS)
     page.keyboard.press("Enter")
     question.get_by_role("button", name="Yes, delete take 1").focus()
     page.keyboard.press("Enter")
-    expect(takes).to_have_count(1)
-    expect(page.locator("[data-cover-status]")).to_have_text("Take 1 deleted.")
+    expect(takes).to_have_count(1, timeout=WAIT_MS)
+    expect(page.locator("[data-cover-status]")).to_have_text("Take 1 deleted.", timeout=WAIT_MS)
     assert list(CoverTake.objects.filter(remix=remix).values_list("ref", flat=True)) == [second]
     assert not CoverTake.objects.filter(ref=first).exists()
 
     # The chosen take: the question says the remix loses its cover vocal; deleting it
     # takes the choice out of the remix first (saved), then the take.
     page.get_by_role("button", name="Delete take 1").click()
-    expect(question).to_contain_text("your remix will have no cover vocal")
+    expect(question).to_contain_text("your remix will have no cover vocal", timeout=WAIT_MS)
     question.get_by_role("button", name="Yes, delete take 1").click()
-    expect(takes).to_have_count(0)
+    expect(takes).to_have_count(0, timeout=WAIT_MS)
     assert page.evaluate("window.__studio.recipe.cover === undefined")
     assert CoverTake.objects.filter(remix=remix).count() == 0
     remix.refresh_from_db()
     assert "cover" not in remix.recipe
     # An undoable edit: Undo brings the choice back, and the studio says the take is gone.
     page.get_by_role("button", name="Undo", exact=True).click()
-    expect(page.locator("[data-cover-error]")).to_contain_text("The take in your cover was deleted")
+    expect(page.locator("[data-cover-error]")).to_contain_text(
+        "The take in your cover was deleted", timeout=WAIT_MS
+    )
 
 
 # ---- the whole cover flow through checkout -------------------------------------------------
@@ -332,7 +337,7 @@ def test_a_recorded_cover_is_paid_for_on_checkout_and_downloaded_with_its_singer
     fan, recording, remix = _open_studio(page, pipeline, make_recording, "cover-pay@example.com")
     _record_take(page, 4.0)
     page.get_by_role("button", name="Use take 1 as your cover vocal").click()
-    expect(page.locator("[data-save-state]")).to_have_text("saved", timeout=30_000)
+    expect(page.locator("[data-save-state]")).to_have_text("saved", timeout=WAIT_MS)
 
     page.get_by_test_id("export").click()
     page.wait_for_url(f"{stripe_live.url}/**", timeout=60_000)
