@@ -228,7 +228,7 @@ function askDelete(li, take, index) {
   const chosen = studio().recipe.cover && studio().recipe.cover.take === take.id;
   const words = document.createElement("p");
   words.textContent = `Delete take ${index + 1} for good? You cannot get it back.` +
-    (chosen ? " It is your cover vocal now, so your remix will have no cover vocal (Undo puts the choice back only while the take exists)." : "");
+    (chosen ? " It is your cover vocal now, so your remix will have no cover vocal." : "");
   const yes = document.createElement("button");
   yes.type = "button";
   yes.className = "btn btn-sm btn-danger";
