@@ -1,6 +1,6 @@
 """Cover takes API: the fan's recorded vocals for one remix (issue 17, item 3).
 
-POST /api/v1/remixes/<id>/takes/ (multipart: `audio`, `lead_s`, `latency_ms`)
+POST /api/v1/remixes/<id>/takes/ (multipart: `audio`, `lead_s`, `latency_ms`, `tempo_ratio`)
 keeps one take; GET lists them; DELETE .../takes/<ref>/ throws one away.
 Session authentication enforces CSRF; only the remix's fan, entitled to the
 studio, on a track whose terms allow covers, may add one. Bad input is a 4xx
@@ -29,6 +29,7 @@ def take_data(take: CoverTake) -> dict:
         "duration_s": take.duration_s,
         "lead_s": take.lead_s,
         "latency_ms": take.latency_ms,
+        "tempo_ratio": take.tempo_ratio,
         "created_at": take.created_at,
     }
 
@@ -56,6 +57,7 @@ class CoverTakeListApi(APIView):
             upload=upload,
             lead_s=request.data.get("lead_s", "0"),
             latency_ms=request.data.get("latency_ms"),
+            tempo_ratio=request.data.get("tempo_ratio", "1"),
         )
         return Response(take_data(take), status=status.HTTP_201_CREATED)
 

@@ -564,6 +564,9 @@ class CoverTake(models.Model):
     latency_ms = models.FloatField(
         null=True, blank=True, help_text="Round-trip latency the studio measured, if it could."
     )
+    tempo_ratio = models.FloatField(
+        default=1.0, help_text="The remix's tempo the fan sang over (the cover's sung tempo)."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

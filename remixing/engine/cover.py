@@ -2,8 +2,8 @@
 
 A cover in a recipe::
 
-    {"version": 1, "take": "<32 hex digits>", "lead_s": 2.0, "latency_ms": 35.0,
-     "gain_db": 0.0}
+    {"version": 2, "take": "<32 hex digits>", "lead_s": 2.0, "latency_ms": 35.0,
+     "gain_db": 0.0, "mute": false, "sung_tempo_ratio": 1.0}
 
 ``take`` names one of the fan's stored takes of this remix (the server checks it is theirs).
 ``lead_s`` is how long the take runs before the music started (the count-in); ``latency_ms``
@@ -12,6 +12,15 @@ microphone): what the fan sang in time with music position ``t`` sits in the tak
 ``lead_s + t + latency``. The renderer puts take sample ``i`` at output sample
 ``i - round((lead_s + latency_ms / 1000) * samplerate)``: the take lands on the beat it was
 sung to, however late the microphone path delivered it.
+
+``sung_tempo_ratio`` is the recipe's tempo the fan sang over. The take lives on the output
+timeline of that tempo; when the remix's tempo is changed afterwards (by hand or by a
+preset), the take follows the track: it is time-stretched by ``tempo_ratio /
+sung_tempo_ratio`` (pitch kept, the same Rubber Band stretch the stems get) from its
+compensated start, so a note sung on a beat lands on that beat at the new tempo. Version 1
+covers (before this field) were sung at the recipe's own tempo: validation upgrades them
+to version 2 with ``sung_tempo_ratio`` set to it, and so does the studio. ``mute`` silences
+the take in the export and the preview without forgetting which take it is.
 
 The take is placed on the output timeline (after re-arranging, tempo and key: the fan sang
 over what the studio played) and then goes through the same effects and fades as the stems.
@@ -32,12 +41,16 @@ from typing import Any
 
 import numpy as np
 
-COVER_VERSION = 1
+COVER_VERSION = 2
+COVER_VERSIONS = (1, 2)
 LEAD_S_MAX = 30.0
+# The recipe's tempo range (recipe.TEMPO_MIN/MAX; a test holds them equal).
+SUNG_TEMPO_MIN, SUNG_TEMPO_MAX = 0.5, 2.0
 LATENCY_MS_MAX = 1000.0
 GAIN_DB_MIN, GAIN_DB_MAX = -60.0, 12.0
 TAKE_ID = re.compile(r"[0-9a-f]{32}")
-_KEYS = {"version", "take", "lead_s", "latency_ms", "gain_db"}
+_KEYS_V1 = {"version", "take", "lead_s", "latency_ms", "gain_db"}
+_KEYS = {1: _KEYS_V1, 2: _KEYS_V1 | {"mute", "sung_tempo_ratio"}}
 # What a cover cannot be combined with, in the words the studio shows (the same words are
 # in static/js/studio-recipe.js, coverProblems; the recipe corpus test holds them equal).
 # The studio previews a key shift by changing playback speed while the export keeps the
@@ -68,12 +81,18 @@ class Cover:
     lead_s: float = 0.0
     latency_ms: float = 0.0
     gain_db: float = 0.0
+    mute: bool = False
+    sung_tempo_ratio: float = 1.0
     version: int = COVER_VERSION
 
     @property
     def offset_s(self) -> float:
         """Seconds of the take before the first sample that belongs at output time 0."""
         return self.lead_s + self.latency_ms / 1000.0
+
+    def stretch_ratio(self, tempo_ratio: float) -> float:
+        """How much faster the take plays at the recipe's ``tempo_ratio`` than it was sung."""
+        return tempo_ratio / self.sung_tempo_ratio
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -82,6 +101,8 @@ class Cover:
             "lead_s": self.lead_s,
             "latency_ms": self.latency_ms,
             "gain_db": self.gain_db,
+            "mute": self.mute,
+            "sung_tempo_ratio": self.sung_tempo_ratio,
         }
 
 
@@ -103,24 +124,42 @@ def _number(
     return float(value)
 
 
-def cover_validate(data: Any, *, prefix: str = "cover") -> Cover:
-    """Check a cover dict; raises :class:`CoverError` naming every bad field."""
+def cover_validate(data: Any, *, tempo_ratio: float = 1.0, prefix: str = "cover") -> Cover:
+    """Check a cover dict; raises :class:`CoverError` naming every bad field.
+
+    ``tempo_ratio`` is the recipe's tempo: the one a cover without ``sung_tempo_ratio``
+    (version 1, or left out) was sung at. The result is always the current version."""
     if not isinstance(data, Mapping):
         raise CoverError([(prefix, "must be an object")])
     errors: list[tuple[str, str]] = []
-    errors.extend((f"{prefix}.{key}", "unknown field") for key in data if key not in _KEYS)
     version = data.get("version")
-    if isinstance(version, bool) or version != COVER_VERSION:
+    if isinstance(version, bool) or version not in COVER_VERSIONS:
         errors.append((f"{prefix}.version", f"unsupported cover version; expected {COVER_VERSION}"))
+        version = COVER_VERSION
+    known = _KEYS[version]
+    errors.extend((f"{prefix}.{key}", "unknown field") for key in data if key not in known)
     take = data.get("take")
     if not isinstance(take, str) or not TAKE_ID.fullmatch(take):
         errors.append((f"{prefix}.take", "must name one of your recorded takes"))
     lead = _number(data, "lead_s", 0.0, LEAD_S_MAX, errors, prefix)
     latency = _number(data, "latency_ms", 0.0, LATENCY_MS_MAX, errors, prefix)
     gain = _number(data, "gain_db", GAIN_DB_MIN, GAIN_DB_MAX, errors, prefix)
+    mute = data.get("mute", False)
+    if not isinstance(mute, bool):
+        errors.append((f"{prefix}.mute", "must be true or false"))
+    sung = tempo_ratio
+    if data.get("sung_tempo_ratio") is not None:
+        sung = _number(data, "sung_tempo_ratio", SUNG_TEMPO_MIN, SUNG_TEMPO_MAX, errors, prefix)
     if errors:
         raise CoverError(errors)
-    return Cover(take=str(take), lead_s=lead, latency_ms=latency, gain_db=gain)
+    return Cover(
+        take=str(take),
+        lead_s=lead,
+        latency_ms=latency,
+        gain_db=gain,
+        mute=bool(mute),
+        sung_tempo_ratio=sung,
+    )
 
 
 def cover_conflicts(*, key_shift: int, has_region: bool) -> list[tuple[str, str]]:
@@ -133,26 +172,35 @@ def cover_conflicts(*, key_shift: int, has_region: bool) -> list[tuple[str, str]
     return problems
 
 
-def cover_place(mix: np.ndarray, take: np.ndarray, samplerate: int, cover: Cover) -> np.ndarray:
-    """``mix`` (C, N) with the take added at the compensated offset and its gain.
-
-    The output keeps the mix's length: take audio before output time 0 (count-in, latency)
-    or after the end is left out. A mono take is added to every channel.
-    """
+def cover_body(take: np.ndarray, samplerate: int, cover: Cover, *, channels: int) -> np.ndarray:
+    """The take from its compensated start (what belongs at output time 0), as it was
+    sung: (1 or ``channels``, N) float32, count-in and latency cut off."""
     take = np.asarray(take, dtype=np.float32)
     if take.ndim == 1:
         take = take[np.newaxis, :]
-    if take.shape[0] not in (1, mix.shape[0]):
+    if take.shape[0] not in (1, channels):
         take = take.mean(axis=0, keepdims=True)
     skip = round(cover.offset_s * samplerate)
-    body = take[:, skip:]
-    length = min(body.shape[1], mix.shape[1])
+    return take[:, skip:]
+
+
+def cover_mix_in(mix: np.ndarray, body: np.ndarray, cover: Cover) -> np.ndarray:
+    """``mix`` (C, N) with ``body`` added from output time 0 at the cover's gain (nothing
+    when muted). The output keeps the mix's length; a mono body goes to every channel."""
     out = mix.astype(np.float32, copy=True)
-    if length <= 0:
+    length = min(body.shape[1], mix.shape[1])
+    if length <= 0 or cover.mute:
         return out
     gain = float(10.0 ** (cover.gain_db / 20.0))
     out[:, :length] += gain * body[:, :length]
     return out
+
+
+def cover_place(mix: np.ndarray, take: np.ndarray, samplerate: int, cover: Cover) -> np.ndarray:
+    """``mix`` (C, N) with the take added at the compensated offset and its gain, at the
+    tempo it was sung (the renderer stretches the body between the two steps)."""
+    body = cover_body(take, samplerate, cover, channels=mix.shape[0])
+    return cover_mix_in(mix, body, cover)
 
 
 def latency_estimate(

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from .cover import COVER_VERSION
 from .recipe import RECIPE_VERSION, TEMPO_MAX, TEMPO_MIN, VOCALS
 
 
@@ -267,10 +268,18 @@ def preset_recipe(
 def preset_keep_cover(preset: Mapping[str, Any], *, current: Mapping[str, Any]) -> dict[str, Any]:
     """``preset`` (a :func:`preset_recipe` dict) applied over the ``current`` recipe: the
     preset's settings, with the fan's cover take kept (a preset changes the sound, not
-    what the fan sang). The studio does the same (``withPreset`` in studio-recipe.js)."""
+    what the fan sang). The cover keeps the tempo it was sung at (a cover from before
+    ``sung_tempo_ratio`` was sung at the current recipe's tempo), so a preset that changes
+    the tempo stretches the take with the track. The studio does the same (``withPreset``
+    in studio-recipe.js)."""
     applied = dict(preset)
-    if current.get("cover") is not None:
-        applied["cover"] = dict(current["cover"])
+    cover = current.get("cover")
+    if cover is not None:
+        applied["cover"] = {
+            **cover,
+            "version": COVER_VERSION,
+            "sung_tempo_ratio": cover.get("sung_tempo_ratio", current.get("tempo_ratio", 1.0)),
+        }
     return applied
 
 

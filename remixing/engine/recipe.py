@@ -16,8 +16,9 @@ Example (every key except ``version`` is optional; omitted values mean "unchange
       "region": {"start_s": 30.0, "end_s": 90.0},
       "arrangement": {"version": 1, "crossfade_ms": 20,     # see .arrangement; not with
                       "sections": [{"start_s": 0, "end_s": 8}, ...]}, # a region
-      "cover": {"version": 1, "take": "<32 hex>", "lead_s": 2.0,   # see .cover: the fan's
-                "latency_ms": 35.0, "gain_db": 0.0}                # own vocal take
+      "cover": {"version": 2, "take": "<32 hex>", "lead_s": 2.0,   # see .cover: the fan's
+                "latency_ms": 35.0, "gain_db": 0.0, "mute": false, # own vocal take, and the
+                "sung_tempo_ratio": 1.0}                           # tempo it was sung at
     }
 
 Validation collects *every* problem as ``(field_path, message)`` so the API can answer 400
@@ -398,11 +399,11 @@ def _validate_arrangement(
         return None
 
 
-def _validate_cover(c: _Collector, raw: Any) -> Cover | None:
+def _validate_cover(c: _Collector, raw: Any, tempo_ratio: float) -> Cover | None:
     if raw is None:
         return None
     try:
-        return cover_validate(raw)
+        return cover_validate(raw, tempo_ratio=tempo_ratio)
     except CoverError as error:
         for path, message in error.errors:
             c.add(path, message)
@@ -449,7 +450,7 @@ def recipe_validate(
     effects = _validate_effects(c, obj.get("effects", {}))
     region = _validate_region(c, obj.get("region"), duration_s)
     arrangement = _validate_arrangement(c, obj.get("arrangement"), duration_s, bars)
-    cover = _validate_cover(c, obj.get("cover"))
+    cover = _validate_cover(c, obj.get("cover"), tempo if tempo is not None else 1.0)
     if region is not None and arrangement is not None:
         c.add("region", "choose an export region or an arrangement, not both")
     if cover is not None:

@@ -3,7 +3,8 @@
 Pipeline (see :mod:`.mixing` for why this order)::
 
     load stems -> region -> gain/mute/solo -> MIX -> arrangement -> tempo+key (one Rubber Band pass)
-      -> + cover take (at its latency-compensated offset) -> effects -> fades
+      -> + cover take (at its latency-compensated offset, stretched to the new tempo)
+      -> effects -> fades
       -> -14 LUFS / -1 dBTP -> encode (mp3, ogg[, wav]) -> tag -> commit
 
 Every output is staged next to its destination and only renamed into place once *all*
@@ -27,7 +28,7 @@ from . import mixing
 from .analysis import as_2d
 from .arrangement import render_arrangement
 from .audio_io import AudioDecodeError, AudioIOError, StagedOutputs, encode_to, load_audio
-from .cover import cover_place
+from .cover import cover_body, cover_mix_in
 from .mastering import CEILING_DBTP, TARGET_LUFS, MasterResult, normalise_loudness
 from .recipe import Recipe, RecipeError, recipe_validate
 from .tagging import RemixTags, TaggingError, riff_info, tag_file
@@ -105,14 +106,22 @@ def _as_recipe(recipe: Recipe | Mapping[str, Any], names: Sequence[str]) -> Reci
 def _with_cover(
     mix: np.ndarray, recipe: Recipe, takes: Mapping[str, StemSource] | None, samplerate: int
 ) -> np.ndarray:
-    """The fan's vocal take over the mix, on the output timeline (see :mod:`.cover`)."""
-    if recipe.cover is None:
+    """The fan's vocal take over the mix, on the output timeline (see :mod:`.cover`).
+
+    Cut at its compensated start, then stretched by the change of tempo since it was
+    sung (pitch kept, as the stems): what was sung on a beat stays on that beat."""
+    cover = recipe.cover
+    if cover is None:
         return mix
-    source = (takes or {}).get(recipe.cover.take)
+    source = (takes or {}).get(cover.take)
     if source is None:
         raise RenderError("the cover take this remix uses is no longer available")
+    if cover.mute:
+        return mix
     take = _load_stems({"cover": source}, samplerate)["cover"]
-    return cover_place(mix, take, samplerate, recipe.cover)
+    body = cover_body(take, samplerate, cover, channels=mix.shape[0])
+    body = mixing.stretch_and_shift(body, samplerate, cover.stretch_ratio(recipe.tempo_ratio), 0)
+    return cover_mix_in(mix, body, cover)
 
 
 def render_mix(

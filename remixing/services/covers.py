@@ -22,7 +22,7 @@ from catalog.selectors import recording_remixability
 from core.errors import Conflict, DomainError, NotFound
 from core.refs import NOT_REMIXABLE
 from remixing.cover_audio import take_decode
-from remixing.engine.cover import LATENCY_MS_MAX, LEAD_S_MAX
+from remixing.engine.cover import LATENCY_MS_MAX, LEAD_S_MAX, SUNG_TEMPO_MAX, SUNG_TEMPO_MIN
 from remixing.engine.recipe import TERM_COVERS
 from remixing.models import CoverTake, Remix, RemixEvent
 from remixing.storage import delete_quietly, put
@@ -32,13 +32,13 @@ from .job_records import remix_event_record
 COVERS_NOT_ALLOWED = "covers_not_allowed"
 
 
-def _checked_number(value, *, field: str, hi: float) -> float:
+def _checked_number(value, *, field: str, hi: float, lo: float = 0.0) -> float:
     try:
         number = float(value)
     except (TypeError, ValueError):
         number = math.nan
-    if not math.isfinite(number) or not 0 <= number <= hi:
-        message = f"Must be a number between 0 and {hi:g}."
+    if not math.isfinite(number) or not lo <= number <= hi:
+        message = f"Must be a number between {lo:g} and {hi:g}."
         raise DomainError(f"{field}: {message}", code="invalid_take", fields={field: [message]})
     return number
 
@@ -91,8 +91,11 @@ def _decoded(upload, *, workdir: Path, max_seconds: float):
         raise DomainError(str(error), code="invalid_take", fields={"audio": [str(error)]}) from None
 
 
-def cover_take_create(*, remix: Remix, fan, upload, lead_s, latency_ms=None) -> CoverTake:
-    """Check, decode and keep one recorded take of `remix` by its fan.
+def cover_take_create(
+    *, remix: Remix, fan, upload, lead_s, latency_ms=None, tempo_ratio=1.0
+) -> CoverTake:
+    """Check, decode and keep one recorded take of `remix` by its fan, sung over the
+    remix played at `tempo_ratio` (the cover's sung tempo when the fan chooses it).
 
     Refused with a 4xx, and nothing stored, unless: the fan owns the draft, the
     track is remixable and its terms allow covers, the remix has room for
@@ -103,18 +106,21 @@ def cover_take_create(*, remix: Remix, fan, upload, lead_s, latency_ms=None) -> 
     latency = None
     if latency_ms not in (None, ""):
         latency = _checked_number(latency_ms, field="latency_ms", hi=LATENCY_MS_MAX)
+    tempo = _checked_number(tempo_ratio, field="tempo_ratio", lo=SUNG_TEMPO_MIN, hi=SUNG_TEMPO_MAX)
     with transaction.atomic():
         _remix_open_for_covers(remix, fan)  # refuse early, before decoding
     with tempfile.TemporaryDirectory(prefix="clearmix-take-") as folder:
         decoded = _decoded(upload, workdir=Path(folder), max_seconds=_max_seconds(remix))
-        return _take_store(remix=remix, fan=fan, decoded=decoded, lead=lead, latency=latency)
+        timing = {"lead_s": lead, "latency_ms": latency, "tempo_ratio": tempo}
+        return _take_store(remix=remix, fan=fan, decoded=decoded, timing=timing)
 
 
 @transaction.atomic
-def _take_store(*, remix: Remix, fan, decoded, lead: float, latency: float | None) -> CoverTake:
+def _take_store(*, remix: Remix, fan, decoded, timing: dict) -> CoverTake:
+    """``timing``: the take's ``lead_s``, ``latency_ms`` and sung ``tempo_ratio``."""
     remix = _remix_open_for_covers(remix, fan)  # again, under the lock
-    take = CoverTake(remix=remix, fan=fan, duration_s=decoded.duration_s, lead_s=lead)
-    take.latency_ms = latency
+    take = CoverTake(remix=remix, fan=fan, duration_s=decoded.duration_s, **timing)
+    latency = take.latency_ms
     name = take.audio.field.generate_filename(take, "take.flac")
     with open(decoded.path, "rb") as handle:
         take.sha256 = hashlib.file_digest(handle, "sha256").hexdigest()

@@ -2,6 +2,25 @@
 // the round-trip latency, finding it again in the recording by cross-correlation (as
 // remixing/engine/cover.py's latency_estimate does), and plain words for mic errors.
 
+// Where the chosen take plays in the studio's transport (remixing/engine/cover.py places
+// it the same way in the export). Position `at` (seconds of the track as the transport
+// counts them) was sung at take time startS + at / sung, where startS is the count-in
+// plus the latency and `sung` the tempo the fan sang over. Played at `rate`, the take
+// runs rate / sung times as fast, so every note stays on the beat it was sung to.
+// `loop`: {start, end} in transport seconds, or null. Returns the AudioBufferSource
+// settings, or null when the take has ended before `at` (and nothing loops).
+export function coverPlayback({ startS, sung, duration }, { at, rate, loop = null }) {
+  const take = (position) => startS + position / sung;
+  const from = take(at);
+  if (!loop && from >= duration) return null;
+  return {
+    offset: Math.min(from, Math.max(0, duration - 0.001)),
+    playbackRate: rate / sung,
+    loopStart: loop ? take(loop.start) : null,
+    loopEnd: loop ? take(loop.end) : null,
+  };
+}
+
 // 5 ms of a decaying 2 kHz burst: short, bright, easy to find again.
 export function clickSamples(sampleRate, hz = 2000) {
   const n = Math.round(0.005 * sampleRate);

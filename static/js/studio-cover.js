@@ -1,6 +1,7 @@
 // Sing your own cover: record takes over the remix (count-in, headphone advice,
-// measured latency), keep several, pick one. The chosen take becomes the recipe's
-// `cover` (an undoable edit, saved like any other); the export renders it.
+// measured latency), keep several, pick one, delete the rest. The chosen take becomes
+// the recipe's `cover` (an undoable edit, saved like any other) with the tempo it was
+// sung at; the preview plays it with the stems and the export renders it.
 import {
   clickSamples,
   findLatency,
@@ -17,6 +18,7 @@ const $ = (sel) => box.querySelector(sel);
 const csrf = () => (document.cookie.match(/(?:^|; )csrftoken=([^;]+)/) || [])[1] || "";
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const COUNT_IN_BEATS = 4; // one bar of clicks
+const TAKE_GONE = "The take in your cover was deleted. Choose another take, or press “No cover vocal”.";
 
 const takes = (config.takes || []).slice();
 let latency = null; // {seconds, how}
@@ -130,7 +132,8 @@ async function record() {
     for (let i = 0; i < COUNT_IN_BEATS; i++) playClick(ctx, first + i * beat, { accent: i === 0 });
     const musicAt = first + COUNT_IN_BEATS * beat;
     await engine.play(musicAt);
-    recording = { ...started, leadS: engine.startedAt - started.startedAt };
+    // The tempo the fan sings over: a later tempo change stretches the take with the track.
+    recording = { ...started, leadS: engine.startedAt - started.startedAt, tempoRatio: studio().recipe.tempo_ratio || 1 };
     setBusy("recording");
     say(`Count-in: ${COUNT_IN_BEATS} clicks, then sing. Press Stop when you are done.`);
     // The track's end stops the take too.
@@ -155,6 +158,7 @@ async function stop() {
   form.append("audio", blob, current.name);
   form.append("lead_s", String(Math.max(0, Math.min(30, current.leadS)).toFixed(4)));
   form.append("latency_ms", String(Math.round(latency.seconds * 10000) / 10));
+  form.append("tempo_ratio", String(current.tempoRatio));
   try {
     const response = await fetch(config.urls.takes, {
       method: "POST",
@@ -174,20 +178,105 @@ async function stop() {
   }
 }
 
+function applyCover(cover) {
+  const recipe = JSON.parse(JSON.stringify(studio().recipe));
+  if (cover) recipe.cover = cover;
+  else delete recipe.cover;
+  root.dispatchEvent(new CustomEvent("studio:apply-recipe", { detail: { recipe } }));
+}
+
 function choose(take) {
-  const s = studio();
-  const recipe = JSON.parse(JSON.stringify(s.recipe));
-  recipe.cover = take && {
-    version: 1,
+  const now = studio().recipe;
+  applyCover(take && {
+    version: 2,
     take: take.id,
     lead_s: take.lead_s,
     latency_ms: take.latency_ms == null ? 0 : take.latency_ms,
     gain_db: 0,
-  };
-  if (!take) delete recipe.cover;
-  root.dispatchEvent(new CustomEvent("studio:apply-recipe", { detail: { recipe } }));
+    mute: false,
+    sung_tempo_ratio: take.tempo_ratio || now.tempo_ratio || 1,
+  });
   showTakes();
-  say(take ? `Take ${takes.indexOf(take) + 1} is your cover vocal; the export mixes it in. Undo takes it back.` : "No cover vocal in this remix.");
+  say(take ? `Take ${takes.indexOf(take) + 1} is your cover vocal: it plays with the mix and the export mixes it in. Undo takes it back.` : "No cover vocal in this remix.");
+}
+
+// The chosen take's volume and mute, like a stem's: live while the slider moves, one
+// undoable edit when it is let go.
+function coverEdit(change, { live = false } = {}) {
+  const cover = studio().recipe.cover;
+  if (!cover) return;
+  const next = { ...cover, ...change };
+  if (live) { syncEngine(next); return; }
+  applyCover(next);
+}
+
+function syncEngine(cover = studio() && studio().recipe.cover) {
+  if (!studio()) return;
+  const take = cover && takes.find((t) => t.id === cover.take);
+  studio().engine.setCover(take ? cover : null, take ? take.url : null);
+}
+
+// Delete a take: asked in plain words first; the chosen take is first taken out of the
+// remix (an undoable edit, saved), then thrown away on the server.
+function askDelete(li, take, index) {
+  const actions = li.querySelector("[data-cover-actions]");
+  actions.hidden = true;
+  const confirm = document.createElement("div");
+  confirm.className = "cover-confirm";
+  confirm.setAttribute("role", "group");
+  confirm.setAttribute("aria-label", `Delete take ${index + 1}?`);
+  const chosen = studio().recipe.cover && studio().recipe.cover.take === take.id;
+  const words = document.createElement("p");
+  words.textContent = `Delete take ${index + 1} for good? You cannot get it back.` +
+    (chosen ? " It is your cover vocal now, so your remix will have no cover vocal." : "");
+  const yes = document.createElement("button");
+  yes.type = "button";
+  yes.className = "btn btn-sm btn-danger";
+  yes.textContent = `Yes, delete take ${index + 1}`;
+  const no = document.createElement("button");
+  no.type = "button";
+  no.className = "btn btn-sm btn-ghost";
+  no.textContent = "Keep it";
+  const cancel = () => { confirm.remove(); actions.hidden = false; li.querySelector("[data-cover-delete]").focus(); };
+  no.addEventListener("click", cancel);
+  confirm.addEventListener("keydown", (e) => { if (e.key === "Escape") { e.stopPropagation(); cancel(); } });
+  yes.addEventListener("click", () => deleteTake(take, yes));
+  confirm.append(words, yes, no);
+  li.append(confirm);
+  no.focus();
+}
+
+async function deleteTake(take, button) {
+  fail("");
+  button.disabled = true;
+  const number = takes.indexOf(take) + 1;
+  const s = studio();
+  if (s.recipe.cover && s.recipe.cover.take === take.id) {
+    applyCover(null); // undoable, like "No cover vocal"
+    if (!(await s.save())) {
+      fail("Your remix could not be saved without this take, so it was not deleted. Try again.");
+      showTakes();
+      return;
+    }
+  }
+  try {
+    const response = await fetch(`${config.urls.takes}${take.id}/`, {
+      method: "DELETE",
+      credentials: "same-origin",
+      headers: { "X-CSRFToken": csrf(), Accept: "application/json" },
+    });
+    if (!response.ok) {
+      const body = await response.json().catch(() => null);
+      throw new Error((body && body.error && body.error.message) || "The take could not be deleted.");
+    }
+    takes.splice(takes.indexOf(take), 1);
+    showTakes();
+    say(`Take ${number} deleted.`);
+    $("[data-cover-record]").focus();
+  } catch (error) {
+    fail(error.message || "The take could not be deleted. Check your connection and try again.");
+    showTakes();
+  }
 }
 
 function showTakes() {
@@ -211,11 +300,40 @@ function showTakes() {
     pick.setAttribute("aria-pressed", String(take.id === chosen));
     pick.setAttribute("aria-label", `Use take ${index + 1} as your cover vocal`);
     pick.addEventListener("click", () => choose(take));
-    li.append(label, audio, pick);
+    const remove = document.createElement("button");
+    remove.type = "button";
+    remove.className = "btn btn-sm btn-ghost";
+    remove.textContent = "Delete";
+    remove.dataset.coverDelete = "";
+    remove.setAttribute("aria-label", `Delete take ${index + 1}`);
+    remove.addEventListener("click", () => askDelete(li, take, index));
+    const actions = document.createElement("span");
+    actions.className = "cover-actions";
+    actions.dataset.coverActions = "";
+    actions.append(pick, remove);
+    li.append(label, audio, actions);
     list.append(li);
   });
   $("[data-cover-empty]").hidden = takes.length > 0;
   $("[data-cover-none]").hidden = !chosen;
+  showMixer();
+  syncEngine();
+}
+
+function showMixer() {
+  const cover = studio() && studio().recipe.cover;
+  const known = cover && takes.some((t) => t.id === cover.take);
+  $("[data-cover-mixer]").hidden = !known;
+  // Undo after deleting the chosen take brings back a choice of a take that is gone.
+  if (cover && !known) fail(TAKE_GONE);
+  else if ($("[data-cover-error]").textContent === TAKE_GONE) fail("");
+  if (!known) return;
+  $("[data-cover-gain]").value = cover.gain_db;
+  $("[data-cover-db]").textContent = `${cover.gain_db > 0 ? "+" : ""}${cover.gain_db} dB`;
+  $("[data-cover-gain]").setAttribute("aria-valuetext", `${cover.gain_db} decibels`);
+  const mute = $("[data-cover-mute]");
+  mute.setAttribute("aria-pressed", String(!!cover.mute));
+  mute.className = cover.mute ? "btn btn-sm btn-primary" : "btn btn-sm btn-ghost";
 }
 
 if (box && config.urls.takes && !box.hasAttribute("data-cover-off")) {
@@ -230,6 +348,10 @@ if (box && config.urls.takes && !box.hasAttribute("data-cover-off")) {
   $("[data-cover-record]").addEventListener("click", record);
   $("[data-cover-stop]").addEventListener("click", stop);
   $("[data-cover-none]").addEventListener("click", () => choose(null));
+  const gain = $("[data-cover-gain]");
+  gain.addEventListener("input", () => coverEdit({ gain_db: Number(gain.value) }, { live: true }));
+  gain.addEventListener("change", () => coverEdit({ gain_db: Number(gain.value) }));
+  $("[data-cover-mute]").addEventListener("click", () => coverEdit({ mute: !studio().recipe.cover.mute }));
   root.addEventListener("studio:recipe-changed", showTakes);
   showLatency();
   // The studio module sets window.__studio as it loads; draw once it has.

@@ -3,6 +3,7 @@
 // started at the same context time, so they never drift apart.
 
 import { arrangedLength, arrangementSchedule } from "./studio-arrangement.js";
+import { coverPlayback } from "./studio-cover-audio.js";
 
 export const dbToGain = (db) => Math.pow(10, db / 20);
 
@@ -380,6 +381,76 @@ export class StudioEngine {
     return src;
   }
 
+  // The fan's chosen cover take (recipe.cover, remixing/engine/cover.py) plays with the
+  // stems, into the same bus and effects. It lives on the output timeline of the tempo it
+  // was sung at: position p is take time lead + latency + p / sung, and it plays at
+  // rate / sung, so a later tempo change (varispeed here, a stretch in the export) keeps
+  // each note on its beat. `url`: where the take's audio is (null: no take).
+  async setCover(cover, url) {
+    if (!this.coverGain) {
+      this.coverGain = this.ctx.createGain();
+      this.coverGain.connect(this.remixBus);
+    }
+    const audible = cover && !cover.mute ? dbToGain(cover.gain_db || 0) : 0;
+    this.coverGain.gain.setTargetAtTime(audible, this.ctx.currentTime, 0.01);
+    const key = cover && url ? JSON.stringify([url, cover.lead_s, cover.latency_ms, cover.sung_tempo_ratio]) : null;
+    if (key === this._coverKey) return;
+    this._coverKey = key;
+    let take = null;
+    if (key) {
+      try {
+        take = {
+          buffer: await this._takeBuffer(url),
+          startS: (cover.lead_s || 0) + (cover.latency_ms || 0) / 1000,
+          sung: cover.sung_tempo_ratio || 1,
+        };
+      } catch {
+        take = null; // the take could not be fetched: the stems play on without it
+      }
+      if (this._coverKey !== key) return; // another choice came in meanwhile
+    }
+    this.cover = take;
+    if (this.playing) {
+      const at = this.position();
+      this._stopSources();
+      this._startSources(at);
+    }
+    this.emit({ type: "cover" });
+  }
+
+  _takeBuffer(url) {
+    this._takes = this._takes || new Map();
+    if (!this._takes.has(url)) {
+      const loading = this.fetchDecode(url);
+      loading.catch(() => this._takes.delete(url));
+      this._takes.set(url, loading);
+    }
+    return this._takes.get(url);
+  }
+
+  _coverSource(at, when) {
+    const take = this.cover;
+    if (!take) return null;
+    const looped = this.loop.on && this.loop.end > this.loop.start;
+    const plan = coverPlayback(
+      { startS: take.startS, sung: take.sung, duration: take.buffer.duration },
+      { at, rate: this.rate, loop: looped ? this.loop : null },
+    );
+    if (!plan) return null;
+    const src = this.ctx.createBufferSource();
+    src.buffer = take.buffer;
+    src.playbackRate.value = plan.playbackRate;
+    if (looped) {
+      src.loop = true;
+      src.loopStart = plan.loopStart;
+      src.loopEnd = plan.loopEnd;
+    }
+    src.connect(this.coverGain);
+    src.start(when, plan.offset);
+    src.stemName = null;
+    return src;
+  }
+
   // The stored arrangement (recipe.arrangement): the preview plays its sections in order
   // (no crossfades; the export has them). Loops play the original order.
   setArrangement(arrangement) {
@@ -409,6 +480,10 @@ export class StudioEngine {
     }
     const last = this.sources[this.sources.length - 1];
     if (last) last.onended = () => { if (this.playing && this.position() >= this.duration - 0.1) this.stop(true); };
+    // The take follows the arranged timeline as it was sung over it (never the last source:
+    // its end is not the track's).
+    const take = this._coverSource(at, when);
+    if (take) this.sources.unshift(take);
     this.startedAt = when;
     this.offset = at;
   }
@@ -426,6 +501,8 @@ export class StudioEngine {
       this.sources.push(src);
     }
     if (this.original) this.sources.push(make(this.original, this.originalOut));
+    const take = this._coverSource(at, when);
+    if (take) this.sources.push(take);
     const first = this.sources[0];
     // A quick-start stem ends early; only the real end of the track stops playback.
     const ended = () => {

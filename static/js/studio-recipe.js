@@ -30,14 +30,18 @@ export function normalize(recipe, stemNames) {
   // them; like the server's recipe_to_dict, absent when there are none.
   if (r.arrangement != null) normalized.arrangement = r.arrangement;
   // The fan's own vocal take (remixing/engine/cover.py), absent when there is none.
+  // Always version 2: a take without the tempo it was sung at (version 1) was sung at
+  // the recipe's own tempo, so a later tempo change stretches it with the track.
   if (r.cover != null) {
     const c = r.cover;
     normalized.cover = {
-      version: c.version ?? 1,
+      version: 2,
       take: c.take,
       lead_s: c.lead_s ?? 0,
       latency_ms: c.latency_ms ?? 0,
       gain_db: c.gain_db ?? 0,
+      mute: !!c.mute,
+      sung_tempo_ratio: c.sung_tempo_ratio ?? normalized.tempo_ratio,
     };
   }
   return normalized;
@@ -101,7 +105,7 @@ export function coverProblems(recipe) {
 }
 
 // A preset applied over the current recipe: the preset's settings, and the fan's cover
-// take kept (remixing/engine/presets.py, preset_keep_cover).
+// take kept with the tempo it was sung at (remixing/engine/presets.py, preset_keep_cover).
 export function withPreset(current, preset, stemNames) {
   const next = normalize(preset, stemNames);
   if (current && current.cover) next.cover = normalize(current, stemNames).cover;

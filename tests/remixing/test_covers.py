@@ -102,7 +102,21 @@ BAD_UPLOADS = {
     "negative lead": ("good", {"lead_s": "-1"}, 400, "invalid_take"),
     "latency too long": ("good", {"latency_ms": "5000"}, 400, "invalid_take"),
     "latency nan": ("good", {"latency_ms": "nan"}, 400, "invalid_take"),
+    "tempo too slow": ("good", {"tempo_ratio": "0.2"}, 400, "invalid_take"),
+    "tempo not a number": ("good", {"tempo_ratio": "fast"}, 400, "invalid_take"),
 }
+
+
+def test_a_take_keeps_the_tempo_it_was_sung_at(draft, fan, api, takes):
+    # The studio sends the tempo the remix played at while the fan sang; choosing the
+    # take puts it in the cover, so a later tempo change stretches the take with the track.
+    remix, _, _ = draft
+    response = upload(api(fan), remix, takes["good"], tempo_ratio="0.85")
+    assert response.status_code == 201, response.json()
+    assert response.json()["tempo_ratio"] == 0.85
+    assert CoverTake.objects.get(ref=response.json()["id"]).tempo_ratio == 0.85
+    listed = api(fan).get(f"/api/v1/remixes/{remix.pk}/takes/").json()["results"]
+    assert [t["tempo_ratio"] for t in listed] == [0.85]
 
 
 @pytest.mark.parametrize("case", BAD_UPLOADS, ids=list(BAD_UPLOADS))
@@ -245,6 +259,26 @@ def test_the_export_has_the_take_at_its_compensated_offset_and_credits_the_singe
     assert ogg["PERFORMER"] == [f"{fan.display_name} (cover vocal)"]
     rendered = remix.events.get(to_status="ready")
     assert rendered.data["cover_performer"] == fan.display_name
+
+
+def test_a_tempo_change_after_choosing_the_take_keeps_it_on_the_beat_in_the_export(
+    draft, fan, api, takes, settings, eager, django_capture_on_commit_callbacks
+):
+    remix, _, _ = draft
+    with django_capture_on_commit_callbacks(execute=False):
+        job_runner.stemset_execute(remix.stem_set_id)
+    # Sung at the original tempo, the note 0.5 s into the music (as above); then the fan
+    # slows the remix to 0.85: that beat is now at 0.5 / 0.85 s, and so must the note be.
+    take = CoverTake.objects.get(ref=upload(api(fan), remix, takes["good"]).json()["id"])
+    cover = _cover(take) | {"version": 2, "sung_tempo_ratio": 1.0}
+    recipe = {"version": 1, "stems": {"vocals": {"mute": True}}, "cover": cover}
+    remix_update_recipe(remix=remix, fan=fan, recipe=recipe | {"tempo_ratio": 0.85})
+    remix.refresh_from_db()
+    assert remix.recipe["cover"]["sung_tempo_ratio"] == 1.0  # kept as sung
+    remix = _render(remix, settings, django_capture_on_commit_callbacks)
+    assert remix.status == Remix.Status.READY, remix.error_detail
+    audio, _ = load_audio(remix.output_wav.path, samplerate=SR)
+    assert abs(tone_onset(audio) - round(0.5 / 0.85 * SR)) <= 0.005 * SR
 
 
 def test_covers_revoked_after_the_draft_refuses_the_render_like_any_consent_failure(

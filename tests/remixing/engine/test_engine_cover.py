@@ -149,3 +149,110 @@ def test_the_exported_file_has_the_take_at_the_compensated_offset(tmp_path):
 
     tags = read_tags(result.files["wav"])
     assert tags["TXXX:COVER_PERFORMER"] == ["fan"]
+
+
+# ---- the take follows the track's tempo --------------------------------------------------
+
+BEAT_S = 1.5  # a beat of the track (track time): the fan sings a short note right on it
+
+
+def _pip(hz: float = 1000.0) -> np.ndarray:
+    """A short, sharp note: its onset is easy to find after a stretch."""
+    t = np.arange(round(0.03 * SR)) / SR
+    return (0.6 * np.sin(2 * np.pi * hz * t) * np.exp(-t * 80)).astype(np.float32)
+
+
+def _take_on_the_beat(*, lead_s: float, latency_ms: float, sung_tempo: float) -> np.ndarray:
+    """What the microphone caught: count-in, then a note on the beat as the fan heard it at
+    ``sung_tempo`` (output time BEAT_S / sung_tempo), delivered ``latency_ms`` late."""
+    take = np.zeros(round((lead_s + 4) * SR), dtype=np.float32)
+    at = round((lead_s + BEAT_S / sung_tempo + latency_ms / 1000) * SR)
+    take[at : at + _pip().size] = _pip()
+    return take
+
+
+def _cover(*, sung_tempo: float | None) -> dict:
+    cover = {"version": 2, "take": TAKE, "lead_s": 2.0, "latency_ms": 41.0}
+    if sung_tempo is not None:
+        cover["sung_tempo_ratio"] = sung_tempo
+    return cover
+
+
+def _beat_in(mix: np.ndarray) -> float:
+    """Seconds at which the note starts in the rendered mix."""
+    return onset(mix, 0.3 * float(np.abs(mix).max())) / SR
+
+
+@pytest.mark.parametrize(
+    ("sung_tempo", "new_tempo"), [(1.0, 0.85), (1.0, 1.15), (1.15, 0.85), (0.85, 1.0)]
+)
+def test_a_take_sung_on_a_beat_stays_on_it_after_a_tempo_change(sung_tempo, new_tempo):
+    take = _take_on_the_beat(lead_s=2.0, latency_ms=41.0, sung_tempo=sung_tempo)
+    recipe = {"version": 1, "tempo_ratio": new_tempo, "cover": _cover(sung_tempo=sung_tempo)}
+    mix = render_mix(_stems(), recipe, samplerate=SR, takes={TAKE: take})
+    beat_now = BEAT_S / new_tempo  # where the stems put that beat at the new tempo
+    assert abs(_beat_in(mix) - beat_now) < 0.005
+    # Left where it was sung, it would be off by tens of milliseconds or more.
+    assert abs(BEAT_S / sung_tempo - beat_now) > 0.05
+
+
+def test_the_stretched_take_keeps_its_pitch():
+    take = _take_on_the_beat(lead_s=2.0, latency_ms=0.0, sung_tempo=1.0)
+    tone = _tone(1.0, hz=500.0)
+    take[round(2.5 * SR) : round(2.5 * SR) + tone.size] = tone
+    recipe = {"version": 1, "tempo_ratio": 0.85, "cover": _cover(sung_tempo=1.0)}
+    mix = render_mix(_stems(), recipe, samplerate=SR, takes={TAKE: take})
+    held = mix.mean(axis=0)[round(0.8 * SR) : round(1.5 * SR)]
+    freqs = np.fft.rfftfreq(held.size, 1 / SR)
+    peak_hz = freqs[np.argmax(np.abs(np.fft.rfft(held * np.hanning(held.size))))]
+    assert abs(peak_hz - 500.0) < 10  # varispeed would have made it 425 Hz
+
+
+def test_a_preset_that_changes_the_tempo_keeps_the_take_on_the_beat():
+    from remixing.engine.presets import preset_keep_cover, preset_recipe
+
+    # A cover saved before the sung tempo was recorded (version 1): sung at 1.0.
+    current = {"version": 1, "cover": _cover(sung_tempo=None) | {"version": 1}}
+    preset = preset_recipe("workout", stems=["bass", "vocals"], source_tempo_bpm=120.0)
+    applied = preset_keep_cover(preset, current=current)
+    new_tempo = applied["tempo_ratio"]
+    assert new_tempo != 1.0 and applied["cover"]["sung_tempo_ratio"] == 1.0
+    take = _take_on_the_beat(lead_s=2.0, latency_ms=41.0, sung_tempo=1.0)
+    mix = render_mix(_stems(), applied, samplerate=SR, takes={TAKE: take})
+    assert abs(_beat_in(mix) - BEAT_S / new_tempo) < 0.005
+
+
+def test_a_cover_without_its_sung_tempo_was_sung_at_the_recipes_tempo():
+    from remixing.engine.recipe import recipe_to_dict, recipe_validate
+
+    old = {"version": 1, "tempo_ratio": 1.15, "cover": {"version": 1, "take": TAKE}}
+    recipe = recipe_validate(old, stems=["bass", "vocals"])
+    assert recipe.cover.sung_tempo_ratio == 1.15 and recipe.cover.version == 2
+    assert recipe_to_dict(recipe)["cover"]["sung_tempo_ratio"] == 1.15
+    take = _take_on_the_beat(lead_s=0.0, latency_ms=0.0, sung_tempo=1.15)
+    mix = render_mix(_stems(), old, samplerate=SR, takes={TAKE: take})
+    assert abs(_beat_in(mix) - BEAT_S / 1.15) < 0.005  # played as it was, unstretched
+
+
+def test_the_new_cover_fields_are_checked():
+    with pytest.raises(CoverError) as bad:
+        cover_validate({"version": 2, "take": TAKE, "sung_tempo_ratio": 3, "mute": "yes"})
+    assert {p for p, _ in bad.value.errors} == {"cover.sung_tempo_ratio", "cover.mute"}
+    with pytest.raises(CoverError) as old:
+        cover_validate({"version": 1, "take": TAKE, "sung_tempo_ratio": 1.0})
+    assert [p for p, _ in old.value.errors] == ["cover.sung_tempo_ratio"]  # not in version 1
+    with pytest.raises(CoverError):
+        cover_validate({"version": 3, "take": TAKE})
+
+
+def test_a_muted_cover_is_left_out_of_the_mix():
+    take = _take(0.0, 0.0, sung_at_s=1.0)
+    muted = {"version": 1, "cover": {"version": 2, "take": TAKE, "mute": True}}
+    mix = render_mix(_stems(), muted, samplerate=SR, takes={TAKE: take})
+    assert np.abs(mix).max() < 0.05  # only the quiet backing
+
+
+def test_the_cover_tempo_range_is_the_recipes():
+    from remixing.engine import cover, recipe
+
+    assert (cover.SUNG_TEMPO_MIN, cover.SUNG_TEMPO_MAX) == (recipe.TEMPO_MIN, recipe.TEMPO_MAX)

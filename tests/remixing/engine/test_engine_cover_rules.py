@@ -17,6 +17,8 @@ from remixing.engine.render import render_mix
 
 STEMS = ["drums", "bass", "other", "vocals"]
 COVER = {"version": 1, "take": "c0" * 16, "lead_s": 2.0, "latency_ms": 35.0, "gain_db": -3.0}
+# The same cover as validation keeps it: the current version, sung at the recipe's tempo.
+SAVED = COVER | {"version": 2, "mute": False, "sung_tempo_ratio": 1.0}
 
 
 def refusal(data: dict) -> list[tuple[str, str]]:
@@ -42,7 +44,7 @@ def test_a_key_shift_or_region_without_a_cover_and_a_cover_alone_are_fine():
     region = {"start_s": 30.0, "end_s": 90.0}
     assert recipe_validate({"version": 1, "key_shift": -2, "region": region}, stems=STEMS)
     recipe = recipe_validate({"version": 1, "tempo_ratio": 1.0, "cover": COVER}, stems=STEMS)
-    assert recipe_to_dict(recipe)["cover"] == COVER
+    assert recipe_to_dict(recipe)["cover"] == SAVED
 
 
 def test_the_renderer_refuses_a_raw_recipe_with_a_cover_and_a_key_shift():
@@ -58,7 +60,8 @@ def test_applying_a_preset_keeps_the_cover_and_the_result_is_a_valid_recipe(slug
     current = {"version": 1, "stems": {"drums": {"mute": True}}, "cover": COVER}
     applied = preset_keep_cover(preset_recipe(slug, stems=STEMS), current=current)
     recipe = recipe_validate(applied, stems=STEMS, duration_s=180.0)
-    assert recipe_to_dict(recipe)["cover"] == COVER
+    # Kept as sung: at the tempo of the recipe it was chosen in, whatever the preset's.
+    assert recipe_to_dict(recipe)["cover"] == SAVED
 
 
 def test_a_preset_over_a_recipe_without_a_cover_adds_none():

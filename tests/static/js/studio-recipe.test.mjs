@@ -101,10 +101,19 @@ test("a preset applied over a recipe with a cover keeps the fan's take", () => {
   const current = normalize({ stems: { drums: { mute: true } }, cover: COVER }, STEMS);
   const preset = { version: 1, stems: { drums: { gain_db: -4 } }, tempo_ratio: 1, fade_in_s: 1 };
   const next = withPreset(current, preset, STEMS);
-  assert.deepEqual(next.cover, COVER);
+  assert.deepEqual(next.cover, { ...COVER, version: 2, mute: false, sung_tempo_ratio: 1 });
   assert.deepEqual(next.stems.drums, { gain_db: -4, mute: false, solo: false });
   assert.equal(next.fade_in_s, 1);
   assert.equal("cover" in withPreset(normalize({}, STEMS), preset, STEMS), false);
+});
+
+test("a preset that changes the tempo keeps the tempo the take was sung at", () => {
+  // Sung at 0.9; a version 1 cover counts as sung at the recipe's tempo when loaded.
+  const current = normalize({ tempo_ratio: 0.9, cover: COVER }, STEMS);
+  assert.equal(current.cover.sung_tempo_ratio, 0.9);
+  const next = withPreset(current, { version: 1, tempo_ratio: 1.1 }, STEMS);
+  assert.equal(next.tempo_ratio, 1.1);
+  assert.equal(next.cover.sung_tempo_ratio, 0.9);
 });
 
 test("a cover with a key shift or an export region is refused in plain words", () => {
