@@ -644,6 +644,31 @@ def money_at_stripe(world: World) -> dict[tuple, int]:
     return {key: cents for key, cents in net.items() if cents}
 
 
+def assert_money_back_on_its_own_order(world: World) -> None:
+    """Each settlement carries its own order's charge, and each refund or
+    dispute in the ledger is posted on the settlement of the charge Stripe
+    took the money back from."""
+    orders = {f"order_{order.pk}": order for order in world.orders}
+    wrong = []
+    for s in Settlement.objects.filter(order_ref__in=list(orders)).prefetch_related("refunds"):
+        order = orders[s.order_ref]
+        order.refresh_from_db()
+        if s.charge_id != order.stripe_charge_id:
+            wrong.append(f"{s.order_ref}: settled with charge {s.charge_id!r}, order has "
+                         f"{order.stripe_charge_id!r}")  # fmt: skip
+        for refund in s.refunds.all():
+            source = (
+                stripe_client().v1.refunds.retrieve(refund.external_id)
+                if refund.kind == "refund"
+                else stripe_client().v1.disputes.retrieve(refund.external_id)
+            )
+            if object_id(sget(source, "charge")) != s.charge_id:
+                wrong.append(f"{refund.kind} {refund.external_id} of charge "
+                             f"{object_id(sget(source, 'charge'))} posted on {s.order_ref} "
+                             f"(charge {s.charge_id})")  # fmt: skip
+    assert wrong == [], f"{world.name}: {wrong}"
+
+
 def assert_one_stripe_transfer_per_row(world: World) -> None:
     rows = Counter()
     for transfer in stripe_client().v1.transfers.list(params={"limit": 100}).auto_paging_iter():
@@ -758,6 +783,8 @@ def test_a_month_of_webhooks_in_a_storm_ends_as_one_clean_delivery(month_sandbox
     assert tally.wrong == []
     assert len(tally.latencies) >= MIN_DELIVERIES
     got = projection(stormy)
+    for world in (clean, stormy):
+        assert_money_back_on_its_own_order(world)
     if os.environ.get("STORM_DUMP"):
         for name, value in (("clean", expected), ("storm", got)):
             Path(f"/tmp/storm-{name}.txt").write_text(_dump(value))
