@@ -270,6 +270,7 @@ async function deleteTake(take, button) {
       throw new Error((body && body.error && body.error.message) || "The take could not be deleted.");
     }
     takes.splice(takes.indexOf(take), 1);
+    root.dispatchEvent(new CustomEvent("studio:take-deleted", { detail: { take: take.id } }));
     showTakes();
     say(`Take ${number} deleted.`);
     $("[data-cover-record]").focus();

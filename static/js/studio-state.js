@@ -28,3 +28,17 @@ export function stepForward(history, current) {
   history.undo.push(JSON.stringify(current));
   return JSON.parse(history.redo.pop());
 }
+
+// A take deleted for good: no snapshot may bring it back, so every remembered
+// recipe that chose it keeps everything else and loses its cover vocal.
+export function forgetTake(history, takeId) {
+  for (const stack of [history.undo, history.redo]) {
+    stack.forEach((snapshot, i) => {
+      const recipe = JSON.parse(snapshot);
+      if (recipe.cover && recipe.cover.take === takeId) {
+        delete recipe.cover;
+        stack[i] = JSON.stringify(recipe);
+      }
+    });
+  }
+}

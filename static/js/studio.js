@@ -2,7 +2,7 @@
 import { StudioEngine, peaks, resamplePeaks, streamUrl } from "./studio-engine.js";
 import { coverProblems, forbiddenUses, normalize, withPreset } from "./studio-recipe.js";
 import { formatClock as fmtTime } from "./studio-clock.js";
-import { createHistory, record, stepBack, stepForward } from "./studio-state.js";
+import { createHistory, forgetTake, record, stepBack, stepForward } from "./studio-state.js";
 
 const config = JSON.parse(document.getElementById("studio-config").textContent);
 const root = document.querySelector("[data-studio]");
@@ -216,6 +216,8 @@ function redo() {
 const clone = () => JSON.parse(JSON.stringify(recipe));
 // "Describe your remix" (studio-describe.js) hands over a whole recipe: one undoable edit.
 root.addEventListener("studio:apply-recipe", (e) => commit(normalize(e.detail.recipe, stemNames)));
+// A take deleted for good (studio-cover.js): Undo and Redo can no longer choose it.
+root.addEventListener("studio:take-deleted", (e) => forgetTake(history, e.detail.take));
 
 function applyToEngine() {
   engine.setStems(recipe.stems);

@@ -315,11 +315,10 @@ def test_a_fan_deletes_takes_after_a_plain_question_and_the_chosen_one_leaves_th
     assert CoverTake.objects.filter(remix=remix).count() == 0
     remix.refresh_from_db()
     assert "cover" not in remix.recipe
-    # An undoable edit: Undo brings the choice back, and the studio says the take is gone.
+    # Deleted for good: Undo steps back through the edits without choosing it again.
     page.get_by_role("button", name="Undo", exact=True).click()
-    expect(page.locator("[data-cover-error]")).to_contain_text(
-        "The take in your cover was deleted", timeout=WAIT_MS
-    )
+    expect(page.locator("[data-cover-error]")).to_have_text("", timeout=WAIT_MS)
+    assert page.evaluate("window.__studio.recipe.cover === undefined")
 
 
 # ---- the whole cover flow through checkout -------------------------------------------------

@@ -5,6 +5,7 @@ import { test } from "node:test";
 import {
   HISTORY_LIMIT,
   createHistory,
+  forgetTake,
   record,
   stepBack,
   stepForward,
@@ -68,4 +69,16 @@ test("snapshots are copies: changing the current recipe does not change history"
   record(history, JSON.stringify(current));
   current.stems.bass.gain_db = 12;
   assert.deepEqual(stepBack(history, current), recipe(0));
+});
+
+test("a deleted take leaves every remembered recipe, and nothing else does", () => {
+  const history = createHistory();
+  const withTake = (take, gain) => ({ ...recipe(gain), cover: { version: 2, take, lead_s: 1 } });
+  record(history, JSON.stringify(withTake(7, 0)));
+  record(history, JSON.stringify(withTake(8, -1)));
+  record(history, JSON.stringify(recipe(-2)));
+  stepBack(history, withTake(7, -3)); // the newest state goes to redo, still choosing take 7
+  forgetTake(history, 7);
+  assert.deepEqual(history.undo.map((s) => JSON.parse(s)), [recipe(0), withTake(8, -1)]);
+  assert.deepEqual(history.redo.map((s) => JSON.parse(s)), [recipe(-3)]);
 });
