@@ -23,6 +23,7 @@ from .api_serializers import (
     TrackPageSerializer,
     TrackSerializer,
 )
+from .identifiers import MAX_ROW_ID
 from .models import Party, Recording, SplitVersion
 from .selectors import (
     catalog_listing_cached,
@@ -36,6 +37,24 @@ from .selectors import (
     recording_search_may_retry,
     user_owns_party,
 )
+
+
+class HistoryPagination(LimitOffsetPagination):
+    """Limit/offset over one party's consent history: a page holds at most
+    max_limit events, and an offset no table could reach is refused (SQLite
+    cannot even bind it, PostgreSQL's bigint stops there)."""
+
+    max_limit = 500
+
+    def get_offset(self, request) -> int:
+        offset = super().get_offset(request)
+        if offset > MAX_ROW_ID:
+            raise DomainError(
+                "That offset is past any history.",
+                code="offset_too_large",
+                fields={"offset": [f"At most {MAX_ROW_ID}."]},
+            )
+        return offset
 
 
 class BoundedPagination(LimitOffsetPagination):
@@ -203,7 +222,7 @@ class PartyConsentHistoryApi(APIView):
     def get(self, request, party_id: int):
         """The party's consent events, newest first, with their chain hashes."""
         party = _readable_party(request, party_id)
-        paginator = LimitOffsetPagination()
+        paginator = HistoryPagination()
         page = paginator.paginate_queryset(consent_history(party=party), request, view=self)
         return paginator.get_paginated_response(ConsentEventSerializer(page, many=True).data)
 

@@ -116,7 +116,8 @@ def row_id_or_none(value: object) -> int | None:
     else:
         text = str(value or "").strip()
         # isdigit() also accepts "١٢" and "²"; only ASCII digits are ids.
-        if not (text.isascii() and text.isdigit()):
+        # Past 19 digits it cannot be an id (and int() refuses 4,300 and more).
+        if not (text.isascii() and text.isdigit()) or len(text.lstrip("0")) > 19:
             return None
         number = int(text)
     return number if 1 <= number <= MAX_ROW_ID else None

@@ -11,6 +11,7 @@ error type, so that every app's API can use it.
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Any
 
@@ -64,16 +65,37 @@ def json_storable_check(value: Any) -> None:
             json_storable_check(item)
 
 
+# No column, id or amount we store holds more than a signed 64-bit integer.
+MAX_JSON_INT = 2**63 - 1
+
+
 def _refuse_constant(name: str) -> None:
     # NaN and Infinity are not JSON, and PostgreSQL's jsonb refuses them.
     raise ValueError(f"{name} is not a JSON value")
+
+
+def _bounded_int(digits: str) -> int:
+    # Checked by length first: int() of thousands of digits is slow (and refused).
+    if len(digits.lstrip("-")) > 19 or abs(value := int(digits)) > MAX_JSON_INT:
+        raise ValueError(f"the number {digits[:24]} is out of range")
+    return value
+
+
+def _finite_float(text: str) -> float:
+    # 1e999 parses as infinity, which is NaN's sibling and just as unstorable.
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"the number {text[:24]} is out of range")
+    return value
 
 
 def json_loads_bounded(text: str, *, max_depth: int = MAX_DEPTH) -> Any:
     """json.loads, after the depth check and followed by the storable check."""
     json_depth_check(text, max_depth=max_depth)
     try:
-        value = json.loads(text, parse_constant=_refuse_constant)
+        value = json.loads(
+            text, parse_constant=_refuse_constant, parse_int=_bounded_int, parse_float=_finite_float
+        )
     except ValueError as error:
         raise JSONRejected(f"The body is not valid JSON: {error}.") from None
     json_storable_check(value)

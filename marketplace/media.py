@@ -88,7 +88,8 @@ def _byte_range(header: str, size: int) -> tuple[int, int] | None:
 
 def _head_length(value: str) -> int:
     """`?head=N` (1 ≤ N ≤ 16 MiB): the first N bytes of the file; 0 when absent or odd."""
-    if not value.isdigit() or len(value) > 8:
+    # isdigit() also says yes to "²" and "١٢", which int() refuses or misreads.
+    if not (value.isascii() and value.isdigit()) or len(value) > 8:
         return 0
     return int(value) if 0 < int(value) <= 16 * 1024 * 1024 else 0
 

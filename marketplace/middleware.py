@@ -3,15 +3,23 @@
 PostgreSQL cannot store or even compare text holding NUL, so a NUL in a path,
 a query string or a form field would otherwise reach the database as a 500.
 API bodies over the size limit are refused by their declared length, before
-a parser reads them. Each refusal is a 4xx: the one JSON error shape under
-/api/, a plain page elsewhere.
+a parser reads them, and every JSON body sent to the API is checked here
+(depth, NaN, numbers out of range, unstorable text, an object at the top),
+even for an endpoint whose view never reads its body: a hostile body is
+refused the same way everywhere instead of being ignored by some views. A
+page takes only a form: any other body is refused before its view reads it
+as an empty form and acts. Each refusal is a 4xx: the one JSON error shape
+under /api/, a plain page elsewhere.
 """
 
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from kombu.exceptions import OperationalError as BrokerUnavailable
+
+from catalog.json_limits import JSONRejected, json_loads_bounded
 
 from .views.shell import (
     DATABASE_UNAVAILABLE,
@@ -21,6 +29,30 @@ from .views.shell import (
 )
 
 NUL_MESSAGE = "The request contains a NUL character, which is never valid input."
+FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def _api_json_refusal(request: HttpRequest) -> tuple[str, str, int] | None:
+    """(code, message, status) when an API write's JSON body is unusable."""
+    if request.method not in WRITE_METHODS or request.content_type != "application/json":
+        return None
+    try:
+        raw = request.body
+    except RequestDataTooBig:
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return "too_large", f"The request body is larger than the limit ({limit:,} bytes).", 413
+    if not raw.strip():
+        return None
+    try:
+        value = json_loads_bounded(raw.decode(request.encoding or "utf-8"))
+    except UnicodeDecodeError:
+        return "parse_error", "The body is not valid UTF-8 text.", 400
+    except JSONRejected as error:
+        return "parse_error", str(error), 400
+    if not isinstance(value, dict):
+        return "parse_error", "The body must be a JSON object.", 400
+    return None
 
 
 def _has_nul(data) -> bool:
@@ -49,6 +81,9 @@ class BadInputMiddleware:
                 message=f"The request body is larger than the limit ({limit:,} bytes).",
                 status=413,
             )
+        if request.path.startswith("/api/") and (refusal := _api_json_refusal(request)):
+            code, message, status = refusal
+            return refusal_response(request, code=code, message=message, status=status)
         return self.get_response(request)
 
     def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs):
@@ -56,6 +91,13 @@ class BadInputMiddleware:
         # exempt ones (API, webhook, streamed uploads) parse and validate their own.
         if request.method != "POST" or getattr(view_func, "csrf_exempt", False):
             return None
+        if not request.path.startswith("/api/") and request.content_type not in FORM_TYPES:
+            # A page's form comes from a browser, which sends nothing else; a
+            # view would read any other body as an empty form and act on it.
+            message = "A page accepts a form, not this kind of body."
+            return refusal_response(
+                request, code="unsupported_media_type", message=message, status=415
+            )
         if _has_nul(request.POST):
             return refusal_response(request, code="nul_character", message=NUL_MESSAGE)
         return None

@@ -15,6 +15,7 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_POST
 
 from accounts.selectors import user_get_public
+from catalog.identifiers import MAX_ROW_ID, row_id_or_none
 from catalog.models import Party, Recording
 from catalog.selectors import party_search, recording_list_remixable, user_owns_party
 from core.errors import DomainError, NotFound
@@ -49,8 +50,12 @@ class RemixFilterForm(forms.Form):
         widget=PlainSelect,
     )
     # Any id filters; the select lists the most remixed (selectors.FACET_LIMIT).
-    track = forms.IntegerField(label="Track", required=False, min_value=1, widget=PlainSelect)
-    artist = forms.IntegerField(label="Artist", required=False, min_value=1, widget=PlainSelect)
+    track = forms.IntegerField(
+        label="Track", required=False, min_value=1, max_value=MAX_ROW_ID, widget=PlainSelect
+    )
+    artist = forms.IntegerField(
+        label="Artist", required=False, min_value=1, max_value=MAX_ROW_ID, widget=PlainSelect
+    )
     mood = forms.ChoiceField(label="Mood", required=False, widget=PlainSelect)
     preset = forms.ChoiceField(label="Preset", required=False, widget=PlainSelect)
 
@@ -58,12 +63,12 @@ class RemixFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         facets = selectors.remix_facets()
         tracks, artists = list(facets.tracks), list(facets.artists)
-        chosen = self.data.get("track") if self.is_bound else None
-        if chosen and chosen.isdigit() and int(chosen) not in {pk for pk, _ in tracks}:
-            tracks += Recording.objects.filter(pk=int(chosen)).values_list("pk", "title")
-        chosen = self.data.get("artist") if self.is_bound else None
-        if chosen and chosen.isdigit() and int(chosen) not in {pk for pk, _ in artists}:
-            artists += Party.objects.filter(pk=int(chosen)).values_list("pk", "name")
+        chosen = row_id_or_none(self.data.get("track")) if self.is_bound else None
+        if chosen and chosen not in {pk for pk, _ in tracks}:
+            tracks += Recording.objects.filter(pk=chosen).values_list("pk", "title")
+        chosen = row_id_or_none(self.data.get("artist")) if self.is_bound else None
+        if chosen and chosen not in {pk for pk, _ in artists}:
+            artists += Party.objects.filter(pk=chosen).values_list("pk", "name")
         self.fields["track"].widget.choices = [("", "Any track"), *tracks]
         self.fields["artist"].widget.choices = [("", "Any artist"), *artists]
         self.fields["mood"].choices = [

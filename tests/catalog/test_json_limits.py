@@ -52,7 +52,20 @@ def test_five_thousand_deep_is_refused_before_parsing():
 
 
 @pytest.mark.parametrize(
-    "text", ['{"a": "\\u0000"}', '{"\\u0000": 1}', '["\\ud800"]', "[NaN]", "[Infinity]", "{"]
+    "text",
+    [
+        '{"a": "\\u0000"}',
+        '{"\\u0000": 1}',
+        '["\\ud800"]',
+        "[NaN]",
+        "[Infinity]",
+        "{",
+        "[1e999]",
+        "[-1e999]",
+        "[9223372036854775808]",
+        "[-9223372036854775808]",
+        "[1" + "0" * 5_000 + "]",
+    ],
 )
 def test_unstorable_or_invalid_json_is_refused(text):
     with pytest.raises(JSONRejected):
@@ -82,6 +95,8 @@ def test_good_json_passes_through():
         (True, None),
         (str(MAX_ROW_ID), MAX_ROW_ID),
         (str(MAX_ROW_ID + 1), None),
+        ("9" * 5_000, None),
+        ("0" * 30 + "7", 7),
     ],
 )
 def test_row_ids_from_outside(given_value, expected):

@@ -102,12 +102,22 @@ def test_unstorable_characters_in_a_recipe_are_400(draft, fan, client_for, value
 
 @pytest.mark.parametrize(
     "ids",
-    ["abc", {"a": 1}, ["x", None], [None], [1.5], [-1], [2**70], "1" * 500, [True]],
+    ["abc", {"a": 1}, ["x", None], [None], [1.5], [-1], [0], "1" * 500, [True]],
 )
 def test_mark_notices_read_with_bad_ids_is_400(fan, client_for, ids):
     response = client_for(fan).post("/api/v1/remix-notices/", {"ids": ids}, format="json")
     assert response.status_code == 400, response.content
     assert "ids" in str(_error(response)["fields"])
+
+
+def test_a_number_no_column_can_hold_is_refused_before_any_view(fan, client_for):
+    # Past a signed 64-bit integer (and 1e999, which Python reads as infinity).
+    for body in ('{"ids": [1180591620717411303424]}', '{"ids": [1e999]}'):
+        response = client_for(fan).post(
+            "/api/v1/remix-notices/", body, content_type="application/json"
+        )
+        assert response.status_code == 400, response.content
+        assert "out of range" in _error(response)["message"]
 
 
 def test_mark_notices_read_with_good_ids(draft, fan, client_for):
