@@ -21,4 +21,10 @@ echo "==> pytest"
 # process (`xdist_group`, tests/conftest.py). PYTEST_WORKERS=0 runs serially.
 # A crashed test process ends the run at once (reported as a failure with the test it
 # was running): pytest-xdist's loadgroup scheduler can wait forever after replacing one.
+# Bytecode is written (__pycache__, ignored by git and Docker): with
+# PYTHONDONTWRITEBYTECODE, as the image and CI machines set it, every test process
+# and every Celery worker, demo and manage.py process the tests start compiled the
+# project from source again, and pytest rewrote every test module again (about
+# 7 s of CPU per process, half of collecting the suite).
+unset PYTHONDONTWRITEBYTECODE
 exec .venv/bin/python -m pytest -n "${PYTEST_WORKERS:-auto}" --dist loadgroup --max-worker-restart=0 "$@"

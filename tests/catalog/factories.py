@@ -86,10 +86,19 @@ def complete_splits(recording: Recording, *, master=None, publishing=None):
 
 
 def remixable_recording(name: str = "Artist", **fields):
-    """A recording whose one main artist has granted catalog-wide consent."""
+    """A recording whose one main artist has granted catalog-wide consent.
+    Made by recording_create (the factory's defaults, one listing refresh)."""
     user, party = artist_user(name)
-    recording = RecordingFactory(work=WorkFactory(), **fields)
-    credit(recording, party)
+    draft = RecordingFactory.build(**fields)
+    recording = services.recording_create(
+        title=draft.title,
+        main_artists=[party],
+        work=WorkFactory(),
+        genre=draft.genre,
+        tempo_bpm=draft.tempo_bpm,
+        key=draft.key,
+        duration_ms=draft.duration_ms,
+    )
     complete_splits(recording)
     services.consent_grant(party=party, actor=user, reason="opt in")
     return recording, party, user

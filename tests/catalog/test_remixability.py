@@ -121,16 +121,21 @@ CASES = [
 def _build_consent_pair(consent_a: str, consent_b: str, staff) -> dict[Case, Built]:
     """The 24 recordings of one consent pair: two artists credited on each,
     every split and takedown combination; one work per publishing state.
-    Every write goes through the service that refreshes the stored state."""
+    Every write goes through the service that refreshes the stored state
+    (recording_create credits both artists and refreshes once)."""
     user_a, party_a = artist_user("A")
     user_b, party_b = artist_user("B")
     works = {state: None if state == "no_work" else WorkFactory() for state in WORK}
     built: dict[Case, Built] = {}
     for master, publishing, takedown in itertools.product(SPLIT, WORK, [False, True]):
-        recording = RecordingFactory(work=works[publishing])
-        credit(recording, party_a, order=0)
-        credit(recording, party_b, order=1)
         case = Case(consent_a, consent_b, master, publishing, takedown)
+        recording = services.recording_create(
+            title=f"Matrix {case}",
+            main_artists=[party_a, party_b],
+            work=works[publishing],
+            genre="electronic",
+            duration_ms=180_000,
+        )
         built[case] = Built(recording, party_a, party_b)
     recordings = [item.recording for item in built.values()]
     _apply_consent(consent_a, party_a, user_a, recordings)
