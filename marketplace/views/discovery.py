@@ -15,6 +15,7 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_POST
 
 from accounts.selectors import user_get_public
+from catalog.identifiers import MAX_ROW_ID
 from catalog.models import Party, Recording
 from catalog.selectors import party_search, recording_list_remixable, user_owns_party
 from core.errors import DomainError, NotFound
@@ -49,8 +50,23 @@ class RemixFilterForm(forms.Form):
         widget=PlainSelect,
     )
     # Any id filters; the select lists the most remixed (selectors.FACET_LIMIT).
-    track = forms.IntegerField(label="Track", required=False, min_value=1, widget=PlainSelect)
-    artist = forms.IntegerField(label="Artist", required=False, min_value=1, widget=PlainSelect)
+    # Bounded by the largest row id: a larger number overflowed the database (a 500).
+    track = forms.IntegerField(
+        label="Track",
+        required=False,
+        min_value=1,
+        max_value=MAX_ROW_ID,
+        error_messages={"max_value": "No such track."},
+        widget=PlainSelect,
+    )
+    artist = forms.IntegerField(
+        label="Artist",
+        required=False,
+        min_value=1,
+        max_value=MAX_ROW_ID,
+        error_messages={"max_value": "No such artist."},
+        widget=PlainSelect,
+    )
     mood = forms.ChoiceField(label="Mood", required=False, widget=PlainSelect)
     preset = forms.ChoiceField(label="Preset", required=False, widget=PlainSelect)
 
