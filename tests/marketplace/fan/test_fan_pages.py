@@ -218,3 +218,35 @@ def test_export_goes_to_hosted_checkout_and_back_to_the_remix(
 
     order = Order.objects.get(remix=remix)
     assert order.fan == owner and order.status == "pending"
+
+
+def test_a_payment_refunded_at_checkout_says_so_on_the_remix_page(
+    client, owner, stripe_plans, stripe_events
+):
+    # Probe: the artist changed their mind while the fan was on the checkout page;
+    # the fan paid, was refunded at once, and came back to a page that said only
+    # "We're confirming your payment…" above the Export button, then nothing.
+    from catalog.services import consent_revoke
+    from marketplace.billing.fulfilment import order_fulfil
+    from marketplace.models import Order
+
+    remix = make_remix(owner=owner)
+    client.force_login(owner)
+    client.post(reverse("marketplace:remix_export", args=[remix.pk]))
+    order = Order.objects.get(remix=remix)
+    artist = remix.master_split_version.shares.get().party
+    consent_revoke(party=artist, actor=artist.user, reason="Changed my mind")
+    stripe_events.sandbox.pay(order.checkout_url)
+    stripe_events.deliver()
+    order_fulfil(order_id=order.pk)
+    stripe_events.deliver()
+    order.refresh_from_db()
+    assert order.status == Order.Status.REFUNDED
+
+    page = reverse("marketplace:my_remix", args=[remix.pk])
+    for url in (f"{page}?session_id={order.stripe_checkout_session_id}", page):
+        body = client.get(url).content.decode()
+        assert "We&#x27;re confirming your payment" not in body
+        assert "confirming your payment" not in body
+        assert f"Your payment of {order.amount_display} was refunded in full" in body
+        assert "revoked consent" in body
