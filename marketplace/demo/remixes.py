@@ -80,8 +80,9 @@ def _fans() -> dict[str, object]:
                 handle=spec.handle,
                 display_name=spec.name,
             )
-        # Verified, like the other demo logins: the README offers them to log in with.
-        EmailAddress.objects.get_or_create(
+        # Verified, like the other demo logins: the README offers them to log in with
+        # (also when a log-in tried before this seed left the address unverified).
+        EmailAddress.objects.update_or_create(
             user=user, email=user.email, defaults={"verified": True, "primary": True}
         )
         fans[spec.handle] = user
