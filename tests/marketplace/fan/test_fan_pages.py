@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.core.files.base import ContentFile
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -250,3 +251,39 @@ def test_a_payment_refunded_at_checkout_says_so_on_the_remix_page(
         assert "confirming your payment" not in body
         assert f"Your payment of {order.amount_display} was refunded in full" in body
         assert "revoked consent" in body
+
+
+def test_a_fan_deletes_their_takes_from_the_remix_page_after_the_track_closed(
+    client, owner, settings, django_capture_on_commit_callbacks
+):
+    # Probe: once the artist revoked consent the studio answered 409, and it was the
+    # only place that listed the fan's recorded takes: their private recordings
+    # could no longer be heard or deleted (short of deleting the whole account).
+    from pathlib import Path
+
+    from catalog.services import consent_revoke
+    from remixing.models import CoverTake
+
+    remix = make_remix(owner=owner)
+    take = CoverTake(remix=remix, fan=owner, sha256="0" * 64, duration_s=3.0, lead_s=1.0)
+    take.audio.save("take.flac", ContentFile(b"fLaC take"), save=False)
+    take.save()
+    stored = Path(settings.MEDIA_ROOT) / take.audio.name
+    artist = remix.master_split_version.shares.get().party
+    consent_revoke(party=artist, actor=artist.user, reason="Changed my mind")
+    client.force_login(owner)
+
+    page = reverse("marketplace:my_remix", args=[remix.pk])
+    body = client.get(page).content.decode()
+    assert "Your recorded takes" in body and "Take 1 · 3.0 s" in body
+    assert f'src="/media/{take.audio.name}"' in body
+    delete = reverse("marketplace:remix_take_delete", args=[remix.pk, take.ref])
+    stranger = Client()
+    stranger.force_login(UserFactory(is_fan=True))
+    assert stranger.post(delete).status_code == 404
+    with django_capture_on_commit_callbacks(execute=True):
+        with_messages = client.post(delete, follow=True)
+    assert "Take 1 deleted." in with_messages.content.decode()
+    assert not CoverTake.objects.filter(pk=take.pk).exists()
+    assert not stored.exists()
+    assert "Your recorded takes" not in client.get(page).content.decode()
