@@ -287,3 +287,31 @@ def test_a_fan_deletes_their_takes_from_the_remix_page_after_the_track_closed(
     assert not CoverTake.objects.filter(pk=take.pk).exists()
     assert not stored.exists()
     assert "Your recorded takes" not in client.get(page).content.decode()
+
+
+def test_a_refund_for_a_term_switched_off_names_the_term_in_plain_words(
+    client, owner, stripe_plans, stripe_events
+):
+    # Probe: the artist switched covers off while the fan paid; the refund said
+    # "This track can no longer be remixed" (it still could be) and then
+    # "recipe.cover: Recording a cover vocal is not allowed…" (a field path).
+    from catalog.services import consent_terms_change
+    from marketplace.billing.fulfilment import order_fulfil
+    from marketplace.models import Order
+
+    remix = make_remix(owner=owner)
+    Remix.objects.filter(pk=remix.pk).update(recipe={**remix.recipe, "tempo_ratio": 1.2})
+    client.force_login(owner)
+    client.post(reverse("marketplace:remix_export", args=[remix.pk]))
+    order = Order.objects.get(remix=remix)
+    artist = remix.master_split_version.shares.get().party
+    consent_terms_change(party=artist, actor=artist.user, terms={"tempo": False})
+    stripe_events.sandbox.pay(order.checkout_url)
+    stripe_events.deliver()
+    order_fulfil(order_id=order.pk)
+    order.refresh_from_db()
+    assert order.status == Order.Status.REFUNDED
+    assert order.refund_reason.startswith("This remix can no longer be made as it is")
+    assert "This track can no longer be remixed" not in order.refund_reason
+    assert "recipe." not in order.refund_reason
+    assert "The artist's terms no longer allow this remix." in order.refund_reason
