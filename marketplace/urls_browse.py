@@ -14,6 +14,11 @@ urlpatterns = [
     path("my/remixes/<int:remix_id>/publish/", fan.remix_publish, name="remix_publish"),
     path("my/remixes/<int:remix_id>/unpublish/", fan.remix_unpublish, name="remix_unpublish"),
     path(
+        "my/remixes/<int:remix_id>/takes/<str:ref>/delete/",
+        fan.remix_take_delete,
+        name="remix_take_delete",
+    ),
+    path(
         "my/remixes/<int:remix_id>/download/<str:fmt>/",
         fan.remix_download,
         name="remix_download",

@@ -110,6 +110,9 @@ class ChainLink:
     handle: str
     share_slug: str
     published: bool
+    # How its author is named in public: "@handle", or "a deleted user" once the
+    # author deleted their account (never the tombstone handle, which is for auditors).
+    remixer: str
 
 
 def remix_chain(*, remix: Remix) -> list[ChainLink]:
@@ -127,6 +130,7 @@ def remix_chain(*, remix: Remix) -> list[ChainLink]:
                 handle=parent.fan.handle,
                 share_slug=parent.share_slug,
                 published=parent.status == Remix.Status.PUBLISHED,
+                remixer=f"@{parent.fan.handle}" if parent.fan.is_active else "a deleted user",
             )
         )
         parent_id = parent.parent_id
@@ -135,7 +139,7 @@ def remix_chain(*, remix: Remix) -> list[ChainLink]:
 
 def remix_chain_line(chain: Sequence[ChainLink]) -> str:
     """The chain in words, for file tags: who inspired this remix."""
-    return ", ".join(f"Inspired by “{link.title}” by @{link.handle}" for link in chain)
+    return ", ".join(f"Inspired by “{link.title}” by {link.remixer}" for link in chain)
 
 
 def remix_history(*, remix: Remix) -> QuerySet[RemixEvent]:

@@ -16,9 +16,18 @@ PAYOUTS_SWEEP = "royalties.tasks.payouts_sweep"
 SETTLEMENTS_POST = "royalties.tasks.settlements_post"
 
 
+def task_registered(name: str):
+    """The task called `name`. Celery imports the apps' tasks modules lazily (when a
+    worker starts): a process that has not imported royalties.tasks yet (a shell, a
+    command, a test that settles before serving any request) imports them now."""
+    if name not in current_app.tasks:
+        current_app.loader.import_default_modules()
+    return current_app.tasks[name]
+
+
 def task_send(name: str, *args) -> None:
     """Send task `name` now (callers outside any transaction: sweeps)."""
-    current_app.tasks[name].apply_async(args=args)
+    task_registered(name).apply_async(args=args)
 
 
 def task_enqueue_on_commit(name: str, *args) -> None:

@@ -57,7 +57,8 @@ def _refund(order: Order, why: str) -> Fulfilment:
         # the dispute returns the money. Nothing is made, nothing is settled.
         return Fulfilment(order.pk, "skipped", f"not remixable and under dispute: {why}")
     reason = (
-        "This track can no longer be remixed, so your remix was not made and your payment "
+        # Not "the track": it may still be open, with a term this remix uses switched off.
+        "This remix can no longer be made as it is, so it was not made and your payment "
         f"was refunded in full. {why}".strip()
     )
     order_refund_full(order=order, reason=reason)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import soundfile
+from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.db import transaction
@@ -79,6 +80,11 @@ def _fans() -> dict[str, object]:
                 handle=spec.handle,
                 display_name=spec.name,
             )
+        # Verified, like the other demo logins: the README offers them to log in with
+        # (also when a log-in tried before this seed left the address unverified).
+        EmailAddress.objects.update_or_create(
+            user=user, email=user.email, defaults={"verified": True, "primary": True}
+        )
         fans[spec.handle] = user
     return fans
 

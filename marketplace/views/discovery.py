@@ -50,11 +50,22 @@ class RemixFilterForm(forms.Form):
         widget=PlainSelect,
     )
     # Any id filters; the select lists the most remixed (selectors.FACET_LIMIT).
+    # Bounded by the largest row id: a larger number overflowed the database (a 500).
     track = forms.IntegerField(
-        label="Track", required=False, min_value=1, max_value=MAX_ROW_ID, widget=PlainSelect
+        label="Track",
+        required=False,
+        min_value=1,
+        max_value=MAX_ROW_ID,
+        error_messages={"max_value": "No such track."},
+        widget=PlainSelect,
     )
     artist = forms.IntegerField(
-        label="Artist", required=False, min_value=1, max_value=MAX_ROW_ID, widget=PlainSelect
+        label="Artist",
+        required=False,
+        min_value=1,
+        max_value=MAX_ROW_ID,
+        error_messages={"max_value": "No such artist."},
+        widget=PlainSelect,
     )
     mood = forms.ChoiceField(label="Mood", required=False, widget=PlainSelect)
     preset = forms.ChoiceField(label="Preset", required=False, widget=PlainSelect)

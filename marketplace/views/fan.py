@@ -97,6 +97,8 @@ def my_remix(request: HttpRequest, remix_id: int) -> HttpResponse:
             ),
             "entitlement": fan_entitlement(user=request.user),
             "delivery": remix_selectors.remix_delivery_readiness(remix=remix),
+            # Listed here too: the studio closes with the track, the fan's data stays theirs.
+            "takes": list(remix_selectors.cover_take_list(remix=remix)),
         },
     )
 
@@ -148,6 +150,24 @@ def remix_unpublish(request: HttpRequest, remix_id: int) -> HttpResponse:
         messages.error(request, error.message)
     else:
         messages.success(request, "Your remix is no longer public.")
+    return redirect("marketplace:my_remix", remix_id=remix.pk)
+
+
+@login_required
+@require_POST
+def remix_take_delete(request: HttpRequest, remix_id: int, ref: str) -> HttpResponse:
+    """Delete one of the fan's recorded takes, also when the studio is closed."""
+    remix = _own_remix(request, remix_id)
+    takes = list(remix_selectors.cover_take_list(remix=remix))
+    number = next((n for n, take in enumerate(takes, 1) if take.ref == ref), None)
+    if number is None:
+        raise Http404("No such take.")
+    try:
+        remix_services.cover_take_delete(take=takes[number - 1], fan=request.user)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"Take {number} deleted.")
     return redirect("marketplace:my_remix", remix_id=remix.pk)
 
 

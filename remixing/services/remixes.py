@@ -323,8 +323,10 @@ def remix_render_start(*, remix: Remix, actor=None) -> Remix:
             raise
         # A term the recipe uses was switched off (covers revoked, say): a
         # consent failure like any other, so a paid order is refunded.
+        # In the fan's words: the terms' message, without the recipe's field path.
+        plain = next(iter(refused.fields.values()), [refused.message])[0]
         raise DomainError(
-            f"The artist's terms no longer allow this remix. {refused.message}",
+            f"The artist's terms no longer allow this remix. {plain}",
             code=NOT_REMIXABLE,
             fields=refused.fields,
         ) from None

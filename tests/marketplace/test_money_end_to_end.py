@@ -124,7 +124,7 @@ def test_consent_revoked_before_payment_refunds_the_fan_and_settles_nothing(
     stripe_events.deliver()  # charge.refunded: nothing in the ledger to reverse
     order.refresh_from_db()
     assert order.status == Order.Status.REFUNDED
-    assert "no longer be remixed" in order.refund_reason
+    assert "can no longer be made" in order.refund_reason
     assert "revoked consent" in order.refund_reason
     assert not Settlement.objects.exists()
     assert ledger_verify() == []

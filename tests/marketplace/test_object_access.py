@@ -49,6 +49,7 @@ ROUTES: dict[str, tuple[str, str]] = {
     "my/remixes/<int:remix_id>/export/": (PRIVATE, "post"),
     "my/remixes/<int:remix_id>/publish/": (PRIVATE, "post"),
     "my/remixes/<int:remix_id>/unpublish/": (PRIVATE, "post"),
+    "my/remixes/<int:remix_id>/takes/<str:ref>/delete/": (PRIVATE, "post"),
     "my/remixes/<int:remix_id>/download/<str:fmt>/": (PRIVATE, "get"),
     "billing/subscriptions/<int:subscription_id>/cancel/": (REDIRECT, "post"),
     "billing/remixes/<int:remix_id>/buy/": (REDIRECT, "post"),

@@ -250,6 +250,8 @@ MATRIX: dict[str, tuple[str, dict[str, object]]] = {
     "my/remixes/<int:remix_id>/export/": (POST, {**OWNER_FAN_404, "premium_owner": CHECKOUT}),
     "my/remixes/<int:remix_id>/publish/": (POST, {**OWNER_FAN_404, "premium_owner": REMIX_PAGE}),
     "my/remixes/<int:remix_id>/unpublish/": (POST, {**OWNER_FAN_404, "premium_owner": REMIX_PAGE}),
+    # No take of that ref here, for anyone (the owner's own takes: test_fan_pages).
+    "my/remixes/<int:remix_id>/takes/<str:ref>/delete/": (POST, signed_in(404)),
     "my/remixes/notices/read/": (POST, signed_in("/my/remixes/")),
     "payouts/": (GET, signed_in(200)),
     "payouts/party/<int:party_id>/": (GET, PARTY_READERS),

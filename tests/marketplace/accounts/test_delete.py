@@ -203,3 +203,23 @@ def test_an_unverified_claim_is_withdrawn_not_blocking():
     user_delete_account(user=claimant)
     party.refresh_from_db()
     assert party.user_id is None and party.claim_requested_at is None
+
+
+def test_a_fork_names_a_deleted_author_as_a_deleted_user_not_by_tombstone(world):
+    # Probe: after @luma deleted her account, @kai_loops's fork of her remix said
+    # "Inspired by … by @deleted-user-7" (the tombstone handle, with her row id).
+    grant = ConsentEvent.objects.filter(kind="grant").first()
+    kai = UserFactory(email="kai@example.com", handle="kai", is_fan=True)
+    fork = make_remix(kai, world.remix.recording, events=[grant], title="Kai's flip")
+    Remix.objects.filter(pk=fork.pk).update(parent=world.remix)
+    user_delete_account(user=world.fan)
+
+    pages = {
+        "public": Client().get(reverse("remixing:public_remix", args=[fork.share_slug])),
+        "own": logged_in(kai).get(reverse("marketplace:my_remix", args=[fork.pk])),
+    }
+    for name, response in pages.items():
+        body = response.content.decode()
+        assert response.status_code == 200, name
+        assert "by a deleted user" in body, name
+        assert "deleted-user-" not in body, name

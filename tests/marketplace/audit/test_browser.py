@@ -48,3 +48,23 @@ def test_auditor_walks_from_dashboard_to_trail(live_world, auditor, page, artifa
     # And back to the clean remix: settled, transferred.
     page.goto(f"/audit/remixes/{world.remix.pk}/")
     assert page.get_by_test_id("trail").get_by_text("Transfer").count() >= 2
+
+
+def test_a_trail_with_stripe_s_long_ids_fits_a_phone(live_world, auditor, page):
+    # Probe: a Checkout session id (66 characters, unbroken) widened the remix
+    # trail to 671 px on a 390 px phone.
+    from marketplace.models import Order
+    from tests.fixtures.a11y import offscreen
+
+    world = live_world
+    remix = make_remix(world.fan, world.recording, events=[world.grant], title="Long ids")
+    order = make_paid_order(world.fan, remix)
+    session_id = "cs_test_a1l74QhmsXiaUq0W7si1t4imq4ahWwgnkOi8bWNPzFr9bhCVuibTEqVuPI"
+    Order.objects.filter(pk=order.pk).update(stripe_checkout_session_id=session_id)
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    login(page, auditor.email, PASSWORD)
+    page.goto(f"/audit/remixes/{remix.pk}/")
+    assert page.get_by_test_id("trail").get_by_text(session_id).count() == 1
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert offscreen(page, 390) == []

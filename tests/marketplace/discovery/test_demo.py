@@ -49,3 +49,21 @@ def test_demo_publishes_remixes_with_plays_likes_follows_and_a_fork(settings, tm
     fan.force_login(result["users"]["fan@clearmix.demo"])
     feed = fan.get("/following/").content.decode()
     assert "Neon Tide (Luma&#x27;s Late Night Mix)" in feed and "Kai&#x27;s Flip of Luma" in feed
+
+
+@pytest.mark.parametrize("handle", ["luma", "dexbeats", "kai_loops"])
+def test_the_demo_remixers_log_in_with_the_demo_password(settings, tmp_path, handle):
+    # Probe: the README offers @luma, @dexbeats and @kai_loops (password
+    # clearmix-demo), but logging in stopped at "Verify your email address".
+    settings.MEDIA_ROOT = str(tmp_path)
+    result = seed_demo(log=lambda line: None)
+    seed_demo_remixes(users=result["users"], parties=result["parties"], log=lambda line: None)
+    client = Client()
+    response = client.post(
+        "/accounts/login/",
+        {"login": f"{handle}@clearmix.demo", "password": "clearmix-demo"},
+        follow=True,
+    )
+    assert "/accounts/confirm-email/" not in response.redirect_chain[-1][0]
+    assert client.get("/account/").status_code == 200
+    assert f"@{handle}" in client.get("/account/").content.decode()

@@ -111,3 +111,21 @@ def test_search_finds_remixes_by_title_and_handle_and_artists_by_name(world):
 def test_catalog_search_by_songwriter_name(world):
     assert "Blue Hour" in page("/tracks/?q=Okafor")
     assert "Red Sky" in page("/tracks/?q=mira sol")
+
+
+@pytest.mark.parametrize("field", ["track", "artist"])
+@pytest.mark.parametrize("logged_in", [False, True])
+def test_remixes_filter_by_an_id_too_large_for_the_database_says_no_such_one(
+    world, field, logged_in
+):
+    # Probe: /remixes/?track=99999999999999999999999 was a server error (the
+    # integer overflowed the database's), for visitors and members alike.
+    client = Client()
+    if logged_in:
+        client.force_login(world["ada"])
+    response = client.get(f"/remixes/?{field}=99999999999999999999999")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert f"No such {field}." in html
+    # Like any other id that is not a number, the filter is left out.
+    assert "Blue Dusk" in html and "Red Storm" in html

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.core.files.base import ContentFile
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -218,3 +219,99 @@ def test_export_goes_to_hosted_checkout_and_back_to_the_remix(
 
     order = Order.objects.get(remix=remix)
     assert order.fan == owner and order.status == "pending"
+
+
+def test_a_payment_refunded_at_checkout_says_so_on_the_remix_page(
+    client, owner, stripe_plans, stripe_events
+):
+    # Probe: the artist changed their mind while the fan was on the checkout page;
+    # the fan paid, was refunded at once, and came back to a page that said only
+    # "We're confirming your payment…" above the Export button, then nothing.
+    from catalog.services import consent_revoke
+    from marketplace.billing.fulfilment import order_fulfil
+    from marketplace.models import Order
+
+    remix = make_remix(owner=owner)
+    client.force_login(owner)
+    client.post(reverse("marketplace:remix_export", args=[remix.pk]))
+    order = Order.objects.get(remix=remix)
+    artist = remix.master_split_version.shares.get().party
+    consent_revoke(party=artist, actor=artist.user, reason="Changed my mind")
+    stripe_events.sandbox.pay(order.checkout_url)
+    stripe_events.deliver()
+    order_fulfil(order_id=order.pk)
+    stripe_events.deliver()
+    order.refresh_from_db()
+    assert order.status == Order.Status.REFUNDED
+
+    page = reverse("marketplace:my_remix", args=[remix.pk])
+    for url in (f"{page}?session_id={order.stripe_checkout_session_id}", page):
+        body = client.get(url).content.decode()
+        assert "We&#x27;re confirming your payment" not in body
+        assert "confirming your payment" not in body
+        assert f"Your payment of {order.amount_display} was refunded in full" in body
+        assert "revoked consent" in body
+
+
+def test_a_fan_deletes_their_takes_from_the_remix_page_after_the_track_closed(
+    client, owner, settings, django_capture_on_commit_callbacks
+):
+    # Probe: once the artist revoked consent the studio answered 409, and it was the
+    # only place that listed the fan's recorded takes: their private recordings
+    # could no longer be heard or deleted (short of deleting the whole account).
+    from pathlib import Path
+
+    from catalog.services import consent_revoke
+    from remixing.models import CoverTake
+
+    remix = make_remix(owner=owner)
+    take = CoverTake(remix=remix, fan=owner, sha256="0" * 64, duration_s=3.0, lead_s=1.0)
+    take.audio.save("take.flac", ContentFile(b"fLaC take"), save=False)
+    take.save()
+    stored = Path(settings.MEDIA_ROOT) / take.audio.name
+    artist = remix.master_split_version.shares.get().party
+    consent_revoke(party=artist, actor=artist.user, reason="Changed my mind")
+    client.force_login(owner)
+
+    page = reverse("marketplace:my_remix", args=[remix.pk])
+    body = client.get(page).content.decode()
+    assert "Your recorded takes" in body and "Take 1 · 3.0 s" in body
+    assert f'src="/media/{take.audio.name}"' in body
+    delete = reverse("marketplace:remix_take_delete", args=[remix.pk, take.ref])
+    stranger = Client()
+    stranger.force_login(UserFactory(is_fan=True))
+    assert stranger.post(delete).status_code == 404
+    with django_capture_on_commit_callbacks(execute=True):
+        with_messages = client.post(delete, follow=True)
+    assert "Take 1 deleted." in with_messages.content.decode()
+    assert not CoverTake.objects.filter(pk=take.pk).exists()
+    assert not stored.exists()
+    assert "Your recorded takes" not in client.get(page).content.decode()
+
+
+def test_a_refund_for_a_term_switched_off_names_the_term_in_plain_words(
+    client, owner, stripe_plans, stripe_events
+):
+    # Probe: the artist switched covers off while the fan paid; the refund said
+    # "This track can no longer be remixed" (it still could be) and then
+    # "recipe.cover: Recording a cover vocal is not allowed…" (a field path).
+    from catalog.services import consent_terms_change
+    from marketplace.billing.fulfilment import order_fulfil
+    from marketplace.models import Order
+
+    remix = make_remix(owner=owner)
+    Remix.objects.filter(pk=remix.pk).update(recipe={**remix.recipe, "tempo_ratio": 1.2})
+    client.force_login(owner)
+    client.post(reverse("marketplace:remix_export", args=[remix.pk]))
+    order = Order.objects.get(remix=remix)
+    artist = remix.master_split_version.shares.get().party
+    consent_terms_change(party=artist, actor=artist.user, terms={"tempo": False})
+    stripe_events.sandbox.pay(order.checkout_url)
+    stripe_events.deliver()
+    order_fulfil(order_id=order.pk)
+    order.refresh_from_db()
+    assert order.status == Order.Status.REFUNDED
+    assert order.refund_reason.startswith("This remix can no longer be made as it is")
+    assert "This track can no longer be remixed" not in order.refund_reason
+    assert "recipe." not in order.refund_reason
+    assert "The artist's terms no longer allow this remix." in order.refund_reason

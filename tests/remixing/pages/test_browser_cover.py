@@ -200,6 +200,22 @@ def _open_studio(page, pipeline, make_recording, email: str):
     return fan, recording, Remix.objects.filter(fan=fan, recording=recording).latest("pk")
 
 
+_CARD_LOOK = """(selector) => {
+  const card = getComputedStyle(document.querySelector(selector));
+  return [card.backgroundImage, card.aspectRatio, card.fontSize, card.color, card.display];
+}"""
+
+
+def test_the_cover_section_looks_like_the_studio_s_other_cards(
+    pipeline, live_server, mic_page, make_recording
+):
+    # Probe: the section was styled as a track's album-art tile (a purple gradient
+    # square, 48 px white headings over the advice, take names and controls).
+    page = mic_page
+    _open_studio(page, pipeline, make_recording, "cover-look@example.com")
+    assert page.evaluate(_CARD_LOOK, "[data-cover]") == page.evaluate(_CARD_LOOK, "[data-describe]")
+
+
 def _loop(page, start: float, end: float) -> None:
     for selector, value in (("[data-loop-start]", start), ("[data-loop-end]", end)):
         page.locator(selector).fill(str(value))
