@@ -293,6 +293,31 @@ def remix_request_stems(
     return stem_set
 
 
+def _recipe_check_against_terms(remix: Remix, terms: dict) -> dict:
+    """The saved recipe, checked again against the terms in force now (they may
+    have narrowed since the draft was saved); its canonical form."""
+    stems = stem_names_for(stem_set=remix.stem_set, recording=remix.recording)
+    try:
+        return recipe_check(
+            data=remix.recipe,
+            stems=stems,
+            duration_s=_duration_s(remix.recording),
+            terms=terms,
+        )
+    except DomainError as refused:
+        if refused.code != "forbidden_transformation":
+            raise
+        # A term the recipe uses was switched off (covers revoked, say): a
+        # consent failure like any other, so a paid order is refunded.
+        # In the fan's words: the terms' message, without the recipe's field path.
+        plain = next(iter(refused.fields.values()), [refused.message])[0]
+        raise DomainError(
+            f"The artist's terms no longer allow this remix. {plain}",
+            code=NOT_REMIXABLE,
+            fields=refused.fields,
+        ) from None
+
+
 @transaction.atomic
 def remix_render_start(*, remix: Remix, actor=None) -> Remix:
     """Queue the export render. Marketplace calls this once the order is
@@ -309,28 +334,7 @@ def remix_render_start(*, remix: Remix, actor=None) -> Remix:
             code="not_renderable",
         )
     remixability = _require_remixable(remix.recording)
-    # The terms may have narrowed since the draft was saved.
-    stems = stem_names_for(stem_set=remix.stem_set, recording=remix.recording)
-    try:
-        canonical = recipe_check(
-            data=remix.recipe,
-            stems=stems,
-            duration_s=_duration_s(remix.recording),
-            terms=remixability.terms,
-        )
-    except DomainError as refused:
-        if refused.code != "forbidden_transformation":
-            raise
-        # A term the recipe uses was switched off (covers revoked, say): a
-        # consent failure like any other, so a paid order is refunded.
-        # In the fan's words: the terms' message, without the recipe's field path.
-        plain = next(iter(refused.fields.values()), [refused.message])[0]
-        raise DomainError(
-            f"The artist's terms no longer allow this remix. {plain}",
-            code=NOT_REMIXABLE,
-            fields=refused.fields,
-        ) from None
-    _require_own_take(canonical, remix=remix)
+    _require_own_take(_recipe_check_against_terms(remix, remixability.terms), remix=remix)
     previous = remix.status
     remix.status = Remix.Status.QUEUED
     remix.progress = 0
