@@ -22,7 +22,7 @@ from remixing.models import Remix
 from remixing.services.remixes import remix_render_start
 from royalties.models import Settlement
 
-from .settling import order_settle, orders_settle_pending, orders_unsettled
+from .settling import SETTLING, order_settle, orders_settle_pending, orders_unsettled
 
 
 @dataclass(frozen=True)
@@ -73,11 +73,7 @@ def order_fulfil(*, order_id: int) -> Fulfilment:
     # A dispute does not undo the purchase: a remix paid for is made whether
     # the dispute reached us before or after this task ran (otherwise the end
     # state would depend on which webhook came first).
-    if order.paid_at is None or order.status not in (
-        Order.Status.PAID,
-        Order.Status.PARTIALLY_REFUNDED,
-        Order.Status.DISPUTED,
-    ):
+    if order.paid_at is None or order.status not in SETTLING:
         return Fulfilment(order.pk, "skipped", f"order is {order.status}")
     remix = order.remix
     verdict = recording_remixability(recording=remix.recording)
@@ -89,6 +85,9 @@ def order_fulfil(*, order_id: int) -> Fulfilment:
         # then its own order if another worker's batch did not hold it.
         orders_settle_pending()
         order_settle(order=order)
+        if order.status not in SETTLING:
+            # Wholly refunded since this task read it: nothing to settle or make.
+            return Fulfilment(order.pk, "skipped", f"order is {order.status}")
     try:
         remix_render_start(remix=remix)
     except DomainError as refused:
@@ -165,6 +164,13 @@ def royalties_event_apply(*, event: Any, apply: Callable[[], object]) -> None:
         if order is None:
             raise
         # Money moved back before our fulfilment task ran: settle first so
-        # the refund or dispute has lines to reverse, then apply it.
+        # the refund or dispute has lines to reverse, then apply it. The order
+        # is read again, locked, by order_settle: a payment that recorded a
+        # full refund may have committed since the check above (it read the
+        # order before that commit), and then there is nothing to settle.
         order_settle(order=order)
+        if order.settled_at is None:
+            if order_refunded_before_settlement(event):
+                return
+            raise
         apply()

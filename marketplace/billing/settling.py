@@ -133,16 +133,20 @@ def orders_settle_drain(*, batch: int | None = None, max_batches: int = 100) -> 
 
 
 def order_settle(*, order: Order) -> None:
-    """Settle one paid order now, whatever its state (a refund or dispute that
+    """Settle one paid order now if its money is still (at least partly) with
+    us, partly refunded or disputed included (a refund or dispute that
     overtakes fulfilment settles first). Waits for a batch that holds the
-    order, then finds it settled. A blocked split is logged; the fan still
-    gets their remix (see fulfilment)."""
+    order, then finds it settled. Decided on the locked row, not on `order`:
+    a caller's copy may be older than a refund committed since, and a wholly
+    refunded order must never be settled. `order` gets the row's settled_at
+    and status. A blocked split is logged; the fan still gets their remix
+    (see fulfilment)."""
     with transaction.atomic():
         locked = (
             Order.objects.select_related(*WITH_SPLITS)
             .select_for_update(of=("self",))
             .get(pk=order.pk)
         )
-        if locked.settled_at is None:
+        if locked.settled_at is None and locked.paid_at is not None and locked.status in SETTLING:
             orders_settle_locked([locked])
-    order.settled_at = locked.settled_at
+    order.settled_at, order.status = locked.settled_at, locked.status

@@ -250,3 +250,35 @@ def test_a_duplicate_storm_of_batch_workers_settles_each_order_once(transactiona
     )
     _balances()
     assert ledger_verify() == []
+
+
+@pytest.mark.django_db
+def test_an_order_refunded_in_full_since_it_was_read_is_never_settled():
+    """A fulfilment task reads a paid order; a refund webhook then records a
+    full refund and commits; the task's settling must go by the locked row,
+    not by its copy: nothing is settled, and the copy learns the refund."""
+    (order,) = _paid_orders(_recordings(1), [299])
+    read_by_the_task = Order.objects.get(pk=order.pk)
+    Order.objects.filter(pk=order.pk).update(
+        status=Order.Status.REFUNDED, refunded_cents=299, refunded_at=timezone.now()
+    )
+    order_settle(order=read_by_the_task)
+    assert not Settlement.objects.filter(order_ref=order_ref(order.pk)).exists()
+    assert (read_by_the_task.status, read_by_the_task.settled_at) == (Order.Status.REFUNDED, None)
+    assert Entry.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_an_order_refunded_in_part_since_it_was_read_is_settled_in_full():
+    """A partial refund leaves money with us: the order settles for its gross,
+    and the refund is then posted against the settlement (royalties)."""
+    (order,) = _paid_orders(_recordings(1), [299])
+    read_by_the_task = Order.objects.get(pk=order.pk)
+    Order.objects.filter(pk=order.pk).update(
+        status=Order.Status.PARTIALLY_REFUNDED, refunded_cents=100
+    )
+    order_settle(order=read_by_the_task)
+    settlement = Settlement.objects.get(order_ref=order_ref(order.pk))
+    assert settlement.gross_cents == 299
+    assert read_by_the_task.status == Order.Status.PARTIALLY_REFUNDED
+    assert read_by_the_task.settled_at is not None
