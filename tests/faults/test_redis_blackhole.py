@@ -40,10 +40,10 @@ def client(client):
     return client
 
 
-def _point_broker(app, url: str, options: dict) -> None:
+def _point_broker(app, url: str, write_url: str | None, options: dict) -> None:
     """Publish to `url` from now on: the app's broker pools are looked up
     afresh (kombu keeps one pool per broker address)."""
-    app.conf.broker_url = app.conf.broker_write_url = url
+    app.conf.broker_url, app.conf.broker_write_url = url, write_url
     app.conf.broker_transport_options = options
     app._pool = None
     app.amqp._producer_pool = None
@@ -58,13 +58,14 @@ def broker_via_proxy(fault_proxy, settings):
     proxy = fault_proxy(parts.hostname, parts.port or 6379)
     app = current_app
     saved = dict(app.conf.broker_transport_options)
+    saved_write = app.conf.get("broker_write_url")
     through = urlunsplit(parts._replace(netloc=f"{proxy.host}:{proxy.port}"))
     short = {**saved, "socket_timeout": SOCKET_S, "socket_connect_timeout": SOCKET_S}
-    _point_broker(app, through, short)
+    _point_broker(app, through, through, short)
     yield proxy
     proxy.pass_()
     app.pool.force_close_all()
-    _point_broker(app, url, saved)
+    _point_broker(app, url, saved_write, saved)
 
 
 # (retries + 1) attempts, each a connection handshake and a push that may each

@@ -99,17 +99,17 @@ def own_redis(settings, crash_env, tmp_path):
     url = urlunsplit(parts._replace(netloc=f"127.0.0.1:{server.port}", path="/0"))
     crash_env.update(REDIS_URL=url, CELERY_BROKER_URL=url)
     app = current_app
-    saved = app.conf.broker_url
-    _broker_use(app, url)
+    saved = app.conf.broker_url, app.conf.get("broker_write_url")
+    _broker_use(app, url, url)
     yield server
     app.pool.force_close_all()
-    _broker_use(app, saved)
+    _broker_use(app, *saved)
     if server.proc.poll() is None:
         server.kill()
 
 
-def _broker_use(app, url: str) -> None:
-    app.conf.broker_url = app.conf.broker_write_url = url
+def _broker_use(app, url: str, write_url: str | None) -> None:
+    app.conf.broker_url, app.conf.broker_write_url = url, write_url
     app._pool = None
     app.amqp._producer_pool = None
 

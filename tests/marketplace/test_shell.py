@@ -74,14 +74,16 @@ def test_healthz_names_the_separation_backends(client, settings, tmp_path):
 
 
 def test_healthz_says_degraded_when_the_broker_is_down(client, settings):
-    from config.celery import app
+    from celery import current_app as app  # the app /healthz checks
 
-    original = app.conf.broker_url
-    app.conf.broker_url = "redis://127.0.0.1:1/0"
+    # Both addresses: a write address (which publishing and this check prefer)
+    # must not keep pointing at a broker that is up.
+    original = app.conf.broker_url, app.conf.get("broker_write_url")
+    app.conf.broker_url = app.conf.broker_write_url = "redis://127.0.0.1:1/0"
     try:
         response = client.get(reverse("healthz"))
     finally:
-        app.conf.broker_url = original
+        app.conf.broker_url, app.conf.broker_write_url = original
     assert response.status_code == 503
     body = response.json()
     assert body["status"] == "degraded"
