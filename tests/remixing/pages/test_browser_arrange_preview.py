@@ -49,6 +49,14 @@ def test_the_preview_plays_the_arranged_sections(pipeline, live_server, page, ma
         "Math.abs(window.__studio.engine.duration - 5) < 0.01 && !!window.__studio.engine.sections",
     )
     assert page.evaluate("window.__studio.engine.sections.length") == 3
+    # Every bus loaded before Play (stems whole, the original for A/B), so the
+    # pieces Play schedules are counted against the buses that were there.
+    _poll(
+        page,
+        "!!window.__studio.engine.original && [...document.querySelectorAll('[data-decoded]')]"
+        ".every((li) => li.dataset.decoded === 'whole')",
+        timeout=60,
+    )
     page.get_by_role("button", name="Play").click()
     _poll(page, "window.__studio.engine.playing")
     stems = page.evaluate("window.__studio.engine.stems.size")
