@@ -14,6 +14,7 @@ import pedalboard
 
 from .analysis import as_2d
 from .recipe import Effects, Recipe, Region, StemSettings, db_to_gain
+from .stretch import available_cores, stretch_in_pieces
 
 
 class MixError(ValueError):
@@ -97,25 +98,43 @@ def mix_stems(stems: Mapping[str, np.ndarray], gains: Mapping[str, float]) -> np
 
 
 def stretch_and_shift(
-    audio: np.ndarray, samplerate: int, tempo_ratio: float, key_shift: int
+    audio: np.ndarray,
+    samplerate: int,
+    tempo_ratio: float,
+    key_shift: int,
+    *,
+    workers: int | None = None,
 ) -> np.ndarray:
-    """Tempo change (pitch kept) and key change in ONE Rubber Band pass.
+    """Tempo change (pitch kept) and key change in ONE Rubber Band pass per piece.
 
     ``pedalboard.time_stretch(stretch_factor=r)`` plays ``r`` times faster, so the output is
     ``len / r`` samples long. Formants are preserved so shifted vocals don't sound chipmunky.
     Identity settings return the input untouched (Rubber Band is never a perfect no-op).
+    Long audio is cut into one piece per core (``workers``, default: the cores this
+    process may use), stretched at once and crossfaded back together: see :mod:`.stretch`.
     """
     if tempo_ratio == 1.0 and key_shift == 0:
         return audio
-    out = pedalboard.time_stretch(
-        np.ascontiguousarray(audio, dtype=np.float32),
-        float(samplerate),
-        stretch_factor=float(tempo_ratio),
-        pitch_shift_in_semitones=float(key_shift),
-        high_quality=True,
-        preserve_formants=True,
-    )
-    return np.asarray(out, dtype=np.float32)
+    audio = np.ascontiguousarray(audio, dtype=np.float32)
+
+    def one_pass(piece: np.ndarray) -> np.ndarray:
+        out = pedalboard.time_stretch(
+            piece,
+            float(samplerate),
+            stretch_factor=float(tempo_ratio),
+            pitch_shift_in_semitones=float(key_shift),
+            high_quality=True,
+            preserve_formants=True,
+        )
+        return np.asarray(out, dtype=np.float32)
+
+    if audio.ndim == 1:
+        return one_pass(audio)
+    return stretch_in_pieces(
+        audio, samplerate, float(tempo_ratio), one_pass,
+        workers=available_cores() if workers is None else workers,
+        expected_length=round(audio.shape[-1] / float(tempo_ratio)),
+    )  # fmt: skip
 
 
 def effects_board(effects: Effects) -> pedalboard.Pedalboard | None:
