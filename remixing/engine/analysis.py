@@ -6,6 +6,7 @@ All functions take audio shaped ``(channels, samples)`` (a 1-D array is treated 
 from __future__ import annotations
 
 import math
+from concurrent.futures import Executor
 
 import numpy as np
 import pyebur128
@@ -68,25 +69,35 @@ def sample_peak_dbfs(audio: np.ndarray) -> float:
     return 20.0 * math.log10(peak) if peak > 0 else -math.inf
 
 
-def true_peak_envelope(audio: np.ndarray) -> np.ndarray:
+def true_peak_envelope(audio: np.ndarray, *, executor: Executor | None = None) -> np.ndarray:
     """Per-sample true-peak magnitude across channels (max over 4x oversampled points).
 
     Element ``n`` is the largest reconstructed magnitude at or just after sample ``n`` on
-    any channel; the limiter in :mod:`.render` uses this to find inter-sample overs.
+    any channel; the limiter in :mod:`.mastering` uses this to find inter-sample overs.
+    Blocks are independent (each resampled with its own context), so with an
+    ``executor`` they run on its threads; the result is the same either way.
     """
     data = as_2d(audio).astype(np.float32, copy=False)
     n = data.shape[-1]
     env = np.empty(n, dtype=np.float32)
-    os_ = TRUE_PEAK_OVERSAMPLING
-    for start in range(0, n, _TP_BLOCK):
+
+    def block(start: int) -> None:
+        os_ = TRUE_PEAK_OVERSAMPLING
         stop = min(n, start + _TP_BLOCK)
         lo = max(0, start - _TP_CONTEXT)
         hi = min(n, stop + _TP_CONTEXT)
         up = signal.resample_poly(data[:, lo:hi], os_, 1, axis=-1)
         up = np.abs(up[:, (start - lo) * os_ : (stop - lo) * os_]).max(axis=0)
-        block = up.reshape(-1, os_).max(axis=1)
+        peaks = up.reshape(-1, os_).max(axis=1)
         # The original samples themselves are part of the true peak too.
-        env[start:stop] = np.maximum(block, np.abs(data[:, start:stop]).max(axis=0))
+        env[start:stop] = np.maximum(peaks, np.abs(data[:, start:stop]).max(axis=0))
+
+    starts = range(0, n, _TP_BLOCK)
+    if executor is None:
+        for start in starts:
+            block(start)
+    else:
+        list(executor.map(block, starts))  # re-raises a block's failure
     return env
 
 

@@ -13,8 +13,9 @@ import numpy as np
 import pedalboard
 
 from .analysis import as_2d
+from .parallel import available_cores
 from .recipe import Effects, Recipe, Region, StemSettings, db_to_gain
-from .stretch import available_cores, stretch_in_pieces
+from .stretch import stretch_in_pieces
 
 
 class MixError(ValueError):

@@ -26,7 +26,6 @@ What joining costs, measured (``tests/remixing/engine/test_engine_stretch.py``):
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -54,14 +53,6 @@ LAG_WINDOW_S = 0.05
 # Pieces never outnumber this: each seam is a (small) change, and beyond a few cores the
 # render is bound by the encoders anyway.
 MAX_PIECES = 4
-
-
-def available_cores() -> int:
-    """Cores this process may run on (the affinity mask, not the machine's count)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 def piece_count(
@@ -208,21 +199,27 @@ def stretch_in_pieces(
     ``expected_length`` is what one pass over ``audio`` returns; the joined result has
     exactly that length, each piece placed where one pass would have put it.
     """
+    spans, cut_in = piece_spans(audio, samplerate, workers, min_piece_s)
+    if len(spans) == 1:
+        return stretch(audio)
+    with ThreadPoolExecutor(max_workers=len(spans)) as pool:
+        jobs = [pool.submit(stretch, np.ascontiguousarray(audio[:, a:b])) for a, b in spans]
+        outputs = [job.result() for job in jobs]
+    offsets = [round(a / tempo_ratio) for a, _ in spans]
+    cuts = [round(c / tempo_ratio) for c in cut_in]
+    return join(outputs, offsets, cuts, length=expected_length, samplerate=samplerate)
+
+
+def piece_spans(
+    audio: np.ndarray, samplerate: int, workers: int, min_piece_s: float | None = None
+) -> tuple[list[tuple[int, int]], list[int]]:
+    """The input span ``[start, stop)`` of each piece, and the seams between them."""
     n = audio.shape[-1]
     pieces = piece_count(n, samplerate, workers, min_piece_s)
     if pieces == 1:
-        return stretch(audio)
+        return [(0, n)], []
     pad = int(PAD_S * samplerate)
     cut_in = seams(audio, samplerate, pieces)
     bounds = [0, *cut_in, n]
-    starts = [max(0, bounds[i] - pad) for i in range(pieces)]
-    stops = [min(n, bounds[i + 1] + pad) for i in range(pieces)]
-    with ThreadPoolExecutor(max_workers=pieces) as pool:
-        jobs = [
-            pool.submit(stretch, np.ascontiguousarray(audio[:, a:b]))
-            for a, b in zip(starts, stops, strict=True)
-        ]
-        outputs = [job.result() for job in jobs]
-    offsets = [round(a / tempo_ratio) for a in starts]
-    cuts = [round(c / tempo_ratio) for c in cut_in]
-    return join(outputs, offsets, cuts, length=expected_length, samplerate=samplerate)
+    spans = [(max(0, bounds[i] - pad), min(n, bounds[i + 1] + pad)) for i in range(pieces)]
+    return spans, cut_in

@@ -125,6 +125,32 @@ def test_encoder_failure_leaves_nothing(tmp_path, tone, monkeypatch):
     assert leftovers(tmp_path) == []
 
 
+def test_encoder_that_stops_reading_fails_cleanly(tmp_path):
+    """An encoder that exits before reading its input (here: a bitrate ffmpeg refuses)
+    breaks the pipe mid-feed: the feed stops and the encoder's own message is raised,
+    even when the input is far larger than the pipe."""
+    long = np.zeros((2, 60 * SR), dtype=np.float32)
+    with pytest.raises(audio_io.AudioEncodeError, match="ffmpeg failed"):
+        audio_io.encode_mp3(tmp_path / "x.mp3", long, SR, bitrate="banana")
+    assert leftovers(tmp_path) == []
+
+
+def test_encoder_that_hangs_is_killed(tmp_path, tone, monkeypatch):
+    """A stuck encoder (reads nothing, never exits) is killed after the timeout instead of
+    holding the render forever."""
+    stuck = tmp_path / "bin" / "ffmpeg"
+    stuck.parent.mkdir()
+    stuck.write_text("#!/bin/sh\nexec sleep 30\n")
+    stuck.chmod(0o755)
+    monkeypatch.setattr(audio_io, "FFMPEG", str(stuck))
+    monkeypatch.setattr(audio_io, "ENCODE_TIMEOUT_S", 0.5)
+    long = np.zeros((2, 60 * SR), dtype=np.float32)  # more than the pipe holds
+    out = tmp_path / "out"
+    with pytest.raises(audio_io.AudioEncodeError, match="timed out"):
+        audio_io.encode_mp3(out / "x.mp3", long, SR)
+    assert leftovers(out) == []
+
+
 def test_staged_outputs_all_or_nothing(tmp_path):
     with pytest.raises(audio_io.AudioEncodeError), audio_io.StagedOutputs() as staged:
         staged.stage(tmp_path / "a.mp3").write_bytes(b"a")
