@@ -366,7 +366,7 @@ def _ffmpeg_encode(tmp: Path, audio: np.ndarray, samplerate: int, args: list[str
         watchdog = threading.Timer(ENCODE_TIMEOUT_S, expire)
         watchdog.start()
         try:
-            _feed(proc, memoryview(pcm).cast("B"))
+            _feed(proc, pcm.data.cast("B"))
             code = proc.wait()
         finally:
             watchdog.cancel()
