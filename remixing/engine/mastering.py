@@ -51,17 +51,32 @@ def limiter_gain(envelope: np.ndarray, ceiling_lin: float, samplerate: int) -> n
     required reduction around each peak, then two box filters of half-width ``h/2`` smooth
     the ramps. Any averaging window around a peak only sees minimum-filter outputs whose
     window contains that peak, so the smoothed gain never exceeds what the peak requires.
+
+    The gain differs from 1 only within the filters' reach (``2h``) of a sample over the
+    ceiling, so only those stretches are filtered (each with its reach of context, where
+    the required gain is 1): the same curve, without three passes over the whole track
+    for a few limited peaks.
     """
-    required = np.minimum(1.0, ceiling_lin / np.maximum(envelope, 1e-12)).astype(np.float32)
-    if float(required.min()) >= 1.0:
-        return np.ones_like(required)
+    n = envelope.shape[-1]
+    gain = np.ones(n, dtype=np.float32)
+    over = np.flatnonzero(envelope > ceiling_lin)
+    if not over.size:
+        return gain
     half = max(2, int(_LIMITER_WINDOW_S * samplerate))
-    gain = minimum_filter1d(required, size=2 * half + 1, mode="nearest")
     box = 2 * (half // 2) + 1
-    gain = uniform_filter1d(gain, size=box, mode="nearest")
-    gain = uniform_filter1d(gain, size=box, mode="nearest")
-    limited: np.ndarray = np.minimum(gain, 1.0)
-    return limited
+    reach = half + 2 * (box // 2) + 1
+    gaps = np.flatnonzero(np.diff(over) > 2 * reach)
+    firsts, lasts = over[np.r_[0, gaps + 1]], over[np.r_[gaps, over.size - 1]]
+    for first, last in zip(firsts.tolist(), lasts.tolist(), strict=True):
+        lo, hi = max(0, first - reach), min(n, last + reach + 1)
+        ctx_lo, ctx_hi = max(0, lo - reach), min(n, hi + reach)
+        span = envelope[ctx_lo:ctx_hi]
+        required = np.minimum(1.0, ceiling_lin / np.maximum(span, 1e-12)).astype(np.float32)
+        smooth = minimum_filter1d(required, size=2 * half + 1, mode="nearest")
+        smooth = uniform_filter1d(smooth, size=box, mode="nearest")
+        smooth = uniform_filter1d(smooth, size=box, mode="nearest")
+        gain[lo:hi] = np.minimum(smooth[lo - ctx_lo : hi - ctx_lo], 1.0)
+    return gain
 
 
 def normalise_loudness(

@@ -17,6 +17,8 @@ from .parallel import available_cores
 from .recipe import Effects, Recipe, Region, StemSettings, db_to_gain
 from .stretch import stretch_in_pieces
 
+_MIX_BLOCK = 1 << 15
+
 
 class MixError(ValueError):
     """Stems and recipe do not fit together (message is user-readable)."""
@@ -88,14 +90,24 @@ def stem_gains(settings: Mapping[str, StemSettings]) -> dict[str, float]:
 
 
 def mix_stems(stems: Mapping[str, np.ndarray], gains: Mapping[str, float]) -> np.ndarray:
-    """Sum of ``gain * stem``; stems must already be aligned. Accumulates in float64."""
+    """Sum of ``gain * stem``; stems must already be aligned. Accumulates in float64.
+
+    Block by block: the float64 sum of a block stays in cache, instead of a track-long
+    float64 array and a float64 copy of every stem (the same additions, in the same order,
+    so the same result).
+    """
     first = next(iter(stems.values()))
-    mix = np.zeros(first.shape, dtype=np.float64)
-    for name, audio in stems.items():
-        gain = gains.get(name, 1.0)
-        if gain != 0.0:
-            mix += gain * audio.astype(np.float64, copy=False)
-    return mix.astype(np.float32)
+    playing = [(audio, gains.get(name, 1.0)) for name, audio in stems.items()]
+    playing = [(audio, gain) for audio, gain in playing if gain != 0.0]
+    mix = np.empty(first.shape, dtype=np.float32)
+    n = first.shape[-1]
+    for start in range(0, n, _MIX_BLOCK):
+        stop = min(n, start + _MIX_BLOCK)
+        acc = np.zeros((*first.shape[:-1], stop - start), dtype=np.float64)
+        for audio, gain in playing:
+            acc += gain * audio[..., start:stop].astype(np.float64, copy=False)
+        mix[..., start:stop] = acc
+    return mix
 
 
 def stretch_and_shift(
