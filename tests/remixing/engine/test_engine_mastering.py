@@ -1,0 +1,66 @@
+"""Mastering: the limiter curve, the loudness target and the true-peak ceiling, on music
+long and hot enough for the limiter to work (the render tests' 6 s excerpt rarely is)."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+from scipy.ndimage import minimum_filter1d, uniform_filter1d
+
+from remixing.engine import analysis, mastering
+from remixing.engine.synth import synth_track
+
+SR = 44100
+
+
+def whole_track_limiter_gain(envelope: np.ndarray, ceiling_lin: float) -> np.ndarray:
+    """The limiter curve as first written: all three filters over the whole track."""
+    required = np.minimum(1.0, ceiling_lin / np.maximum(envelope, 1e-12)).astype(np.float32)
+    if float(required.min()) >= 1.0:
+        return np.ones_like(required)
+    half = max(2, int(0.015 * SR))
+    box = 2 * (half // 2) + 1
+    gain = minimum_filter1d(required, size=2 * half + 1, mode="nearest")
+    gain = uniform_filter1d(gain, size=box, mode="nearest")
+    gain = uniform_filter1d(gain, size=box, mode="nearest")
+    return np.minimum(gain, 1.0)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_limiter_filters_only_near_peaks_but_gives_the_same_curve(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(10, 200_000))
+    envelope = (np.abs(rng.standard_normal(n)) * rng.uniform(0.1, 1.0)).astype(np.float32)
+    envelope[rng.integers(0, n, size=int(rng.integers(0, 20)))] *= 4  # isolated peaks too
+    ceiling = float(rng.uniform(0.5, 3.0))
+    np.testing.assert_allclose(
+        mastering.limiter_gain(envelope, ceiling, SR),
+        whole_track_limiter_gain(envelope, ceiling),
+        atol=1e-6,
+    )
+
+
+@pytest.fixture(scope="module")
+def hot_mix() -> np.ndarray:
+    """20 s of a drum-heavy song pushed 6 dB: at -14 LUFS its drums peak over -1 dBTP."""
+    song = synth_track(seed=11, bpm=124, key="G minor", duration_s=20, samplerate=SR)
+    mix = 2.0 * song["drums"] + song["bass"] + 0.7 * song["other"] + song["vocals"]
+    return mix.astype(np.float32)
+
+
+def test_limited_master_meets_loudness_and_true_peak(hot_mix):
+    result = mastering.normalise_loudness(hot_mix, SR)
+    assert result.limited  # the case that needs the limiter's iterations
+    assert analysis.integrated_loudness(result.audio, SR) == pytest.approx(-14.0, abs=0.1)
+    assert result.integrated_lufs == pytest.approx(-14.0, abs=0.1)
+    # Measured again from the output, independently of the envelope the limiter used.
+    assert analysis.true_peak_dbtp(result.audio) <= mastering.CEILING_DBTP + 1e-3
+    assert result.true_peak_dbtp <= mastering.CEILING_DBTP + 1e-3
+
+
+def test_envelope_is_the_same_on_threads(hot_mix):
+    with ThreadPoolExecutor(3) as pool:
+        threaded = analysis.true_peak_envelope(hot_mix, executor=pool)
+    np.testing.assert_array_equal(threaded, analysis.true_peak_envelope(hot_mix))
