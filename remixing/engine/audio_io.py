@@ -343,8 +343,6 @@ def write_audio(
 
 def _ffmpeg_encode(tmp: Path, audio: np.ndarray, samplerate: int, args: list[str]) -> None:
     data = as_2d(audio)
-    # The one copy: interleaved little-endian float32, what ``-f f32le`` reads.
-    pcm = np.ascontiguousarray(data.T, dtype="<f4")
     cmd = [
         FFMPEG, "-nostdin", "-v", "error", "-y",
         "-f", "f32le", "-ar", str(int(samplerate)), "-ac", str(data.shape[0]), "-i", "pipe:0",
@@ -366,7 +364,7 @@ def _ffmpeg_encode(tmp: Path, audio: np.ndarray, samplerate: int, args: list[str
         watchdog = threading.Timer(ENCODE_TIMEOUT_S, expire)
         watchdog.start()
         try:
-            _feed(proc, pcm.data.cast("B"))
+            _feed(proc, data)
             code = proc.wait()
         finally:
             watchdog.cancel()
@@ -381,24 +379,28 @@ def _ffmpeg_encode(tmp: Path, audio: np.ndarray, samplerate: int, args: list[str
             raise AudioEncodeError(f"ffmpeg failed to encode {tmp.suffix}: {detail[0]}")
 
 
-def _feed(proc: subprocess.Popen[bytes], pcm: memoryview) -> None:
-    """Write ``pcm`` to the encoder's stdin in large blocks, then close it.
+def _feed(proc: subprocess.Popen[bytes], data: np.ndarray) -> None:
+    """Write ``data`` to the encoder's stdin as interleaved little-endian float32 (what
+    ``-f f32le`` reads), a block at a time, then close it.
 
-    ``subprocess.run(input=...)`` writes 4 KiB per ``select`` round: some 15,000 Python
+    ``subprocess.run(input=...)`` wanted the whole track as one bytes object (three
+    track-long copies) and writes it 4 KiB per ``select`` round: some 15,000 Python
     iterations per encoder for a 3-minute stereo render, holding the GIL between them
-    while two encoders and the render compete for it. A blocking write of 1 MiB spends
-    its time in the kernel with the GIL released; a larger pipe buffer lets the encoder
-    read in bigger gulps. An encoder that stops reading (it failed) ends the feed; its
-    exit status and stderr say why.
+    while two encoders and the render compete for it. Here each block is interleaved
+    while it is in cache and written with one blocking call that releases the GIL; a
+    larger pipe buffer lets the encoder read in bigger gulps. An encoder that stops
+    reading (it failed) ends the feed; its exit status and stderr say why.
     """
     assert proc.stdin is not None
     grow = getattr(fcntl, "F_SETPIPE_SZ", None)  # Linux only
     if grow is not None:
         with contextlib.suppress(OSError):  # a pipe grows only up to pipe-max-size
             fcntl.fcntl(proc.stdin.fileno(), grow, _PIPE_CHUNK)
+    frames = max(1, _PIPE_CHUNK // (4 * data.shape[0]))
     try:
-        for start in range(0, len(pcm), _PIPE_CHUNK):
-            proc.stdin.write(pcm[start : start + _PIPE_CHUNK])
+        for start in range(0, data.shape[-1], frames):
+            block = np.ascontiguousarray(data[:, start : start + frames].T, dtype="<f4")
+            proc.stdin.write(block.data.cast("B"))
         proc.stdin.close()
     except BrokenPipeError:
         with contextlib.suppress(OSError):
