@@ -19,6 +19,8 @@ TRUE_PEAK_OVERSAMPLING = 4
 # ~250 MB of float32 at 4x); the overlap covers the polyphase filter's reach.
 _TP_BLOCK = 1 << 16
 _TP_CONTEXT = 256
+# A loudness meter's piece is at least 10 s (100 hops of 100 ms).
+_LOUDNESS_MIN_PIECE_HOPS = 100
 
 
 def as_2d(audio: np.ndarray) -> np.ndarray:
@@ -50,17 +52,40 @@ def integrated_loudness(audio: np.ndarray, samplerate: int) -> float:
     return float(meter.integrated_loudness(data.T.astype(np.float64)))
 
 
-def integrated_loudness_fast(audio: np.ndarray, samplerate: int) -> float:
+def integrated_loudness_fast(
+    audio: np.ndarray, samplerate: int, *, executor: Executor | None = None, pieces: int = 1
+) -> float:
     """The same measurement as :func:`integrated_loudness` (BS.1770-4 gating) in C,
     through libebur128: about 2x faster than pyloudnorm and without its float64
-    copy. Renders use it; the two agree to a few hundredths of an LU."""
+    copy. Renders use it; the two agree to a few hundredths of an LU.
+
+    With an ``executor``, ``pieces`` meters run at once on consecutive stretches and
+    libebur128 gates their blocks together. Its 400 ms blocks start every 100 ms; each
+    later piece starts three hops before its cut, so it measures exactly the blocks that
+    straddle the cut and the union is the one-pass block set. Only the K-weighting
+    filter's first milliseconds at those three blocks differ from one pass (its state
+    starts at zero): a few 1e-9 LU on a 30 s track.
+    """
     data = as_2d(audio)
     if data.shape[-1] < int(0.4 * samplerate) + 1 or not np.any(data):
         return -math.inf
-    state = pyebur128.R128State(data.shape[0], samplerate, pyebur128.MeasurementMode.MODE_I)
-    interleaved = np.ascontiguousarray(data.T, dtype=np.float32).reshape(-1)
-    state.add_frames(interleaved, data.shape[-1])
-    return float(pyebur128.get_loudness_global(state))
+    n, hop = data.shape[-1], (samplerate + 5) // 10  # libebur128's 100 ms
+    pieces = max(1, min(pieces, n // (_LOUDNESS_MIN_PIECE_HOPS * hop)))
+    cuts = [(n * i // pieces) // hop * hop for i in range(1, pieces)]
+    spans = list(zip([0, *(c - 3 * hop for c in cuts)], [*cuts, n], strict=True))
+
+    def meter(span: tuple[int, int]) -> pyebur128.R128State:
+        state = pyebur128.R128State(data.shape[0], samplerate, pyebur128.MeasurementMode.MODE_I)
+        for start in range(span[0], span[1], _TP_BLOCK):  # interleaved a block at a time
+            block = np.ascontiguousarray(data[:, start : min(span[1], start + _TP_BLOCK)].T)
+            state.add_frames(block.astype(np.float32, copy=False).reshape(-1), block.shape[0])
+        return state
+
+    if executor is None or len(spans) == 1:
+        states = [meter(span) for span in spans]
+    else:
+        states = list(executor.map(meter, spans))
+    return float(pyebur128.get_loudness_global_multiple(states))
 
 
 def sample_peak_dbfs(audio: np.ndarray) -> float:

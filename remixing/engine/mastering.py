@@ -98,9 +98,23 @@ def normalise_loudness(
 
     Silence (or audio too short to measure) is left as it is. If reaching the target
     would need more than :data:`MAX_GAIN_DB`, the result stays quieter than the target.
+    Every measurement is spread over the cores (see :func:`_measure`).
     """
     x = np.asarray(audio, dtype=np.float32)
-    loudness, envelope = _measure(x, samplerate)
+    cores = available_cores()
+    with ThreadPoolExecutor(max_workers=max(2, cores)) as pool:
+        return _normalise(x, samplerate, target_lufs, ceiling_dbtp, pool, cores)
+
+
+def _normalise(
+    x: np.ndarray,
+    samplerate: int,
+    target_lufs: float,
+    ceiling_dbtp: float,
+    pool: ThreadPoolExecutor,
+    cores: int,
+) -> MasterResult:
+    loudness, envelope = _measure(x, samplerate, pool)
     ceiling_lin = 10 ** ((ceiling_dbtp - _LIMITER_MARGIN_DB) / 20)
     if not math.isfinite(loudness):
         # Nothing to normalise; peaks are still held under the ceiling.
@@ -116,7 +130,8 @@ def normalise_loudness(
         if float(curve.min()) >= 1.0:
             return _result(x, envelope, g, None, gain_db, loudness + gain_db)
         y = x * (g * curve)
-        measured, applied_db = integrated_loudness_fast(y, samplerate), gain_db
+        measured = integrated_loudness_fast(y, samplerate, executor=pool, pieces=cores)
+        applied_db = gain_db
         error = target_lufs - measured
         if abs(error) <= _LOUDNESS_TOLERANCE_LU or gain_db >= MAX_GAIN_DB:
             break
@@ -129,17 +144,18 @@ def normalise_loudness(
     return _result(y, envelope, g, curve, applied_db, measured)
 
 
-def _measure(x: np.ndarray, samplerate: int) -> tuple[float, np.ndarray]:
+def _measure(x: np.ndarray, samplerate: int, pool: ThreadPoolExecutor) -> tuple[float, np.ndarray]:
     """Integrated loudness and the true-peak envelope of ``x``, at the same time.
 
-    Both release the GIL (libebur128 in C, scipy's polyphase resampler), so the
-    measurement runs on one thread while the envelope's blocks share the others: on 2
-    cores the two passes take the time of the longer one's half instead of their sum.
+    Both release the GIL (libebur128 in C, scipy's polyphase resampler), so the meter
+    runs on a thread of its own while the envelope's blocks share the pool's: on 2 cores
+    the two passes take about half their sum. (The meter is not queued on the pool: a
+    task waiting there for the blocks would hold a worker idle.)
     """
     if not x.size:
         return integrated_loudness_fast(x, samplerate), np.zeros(0, dtype=np.float32)
-    with ThreadPoolExecutor(max_workers=max(2, available_cores())) as pool:
-        measuring = pool.submit(integrated_loudness_fast, x, samplerate)
+    with ThreadPoolExecutor(max_workers=1) as side:
+        measuring = side.submit(integrated_loudness_fast, x, samplerate)
         envelope = true_peak_envelope(x, executor=pool)
         return measuring.result(), envelope
 
