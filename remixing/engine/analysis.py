@@ -11,14 +11,11 @@ from concurrent.futures import Executor
 import numpy as np
 import pyebur128
 import pyloudnorm
-from scipy import signal
 
-# BS.1770-4 annex 2 asks for at least 4x oversampling to estimate inter-sample peaks.
-TRUE_PEAK_OVERSAMPLING = 4
-# Blocks keep the oversampled copy small (a 3-minute stereo track would otherwise need
-# ~250 MB of float32 at 4x); the overlap covers the polyphase filter's reach.
-_TP_BLOCK = 1 << 16
-_TP_CONTEXT = 256
+from .true_peak import true_peak_envelope as envelope_4x
+
+# Loudness meters are fed this many frames at a time (interleaved while in cache).
+_FEED_BLOCK = 1 << 16
 # A loudness meter's piece is at least 10 s (100 hops of 100 ms).
 _LOUDNESS_MIN_PIECE_HOPS = 100
 
@@ -76,8 +73,8 @@ def integrated_loudness_fast(
 
     def meter(span: tuple[int, int]) -> pyebur128.R128State:
         state = pyebur128.R128State(data.shape[0], samplerate, pyebur128.MeasurementMode.MODE_I)
-        for start in range(span[0], span[1], _TP_BLOCK):  # interleaved a block at a time
-            block = np.ascontiguousarray(data[:, start : min(span[1], start + _TP_BLOCK)].T)
+        for start in range(span[0], span[1], _FEED_BLOCK):  # interleaved a block at a time
+            block = np.ascontiguousarray(data[:, start : min(span[1], start + _FEED_BLOCK)].T)
             state.add_frames(block.astype(np.float32, copy=False).reshape(-1), block.shape[0])
         return state
 
@@ -94,36 +91,17 @@ def sample_peak_dbfs(audio: np.ndarray) -> float:
     return 20.0 * math.log10(peak) if peak > 0 else -math.inf
 
 
-def true_peak_envelope(audio: np.ndarray, *, executor: Executor | None = None) -> np.ndarray:
+def true_peak_envelope(
+    audio: np.ndarray, *, executor: Executor | None = None, pieces: int = 1
+) -> np.ndarray:
     """Per-sample true-peak magnitude across channels (max over 4x oversampled points).
 
     Element ``n`` is the largest reconstructed magnitude at or just after sample ``n`` on
     any channel; the limiter in :mod:`.mastering` uses this to find inter-sample overs.
-    Blocks are independent (each resampled with its own context), so with an
-    ``executor`` they run on its threads; the result is the same either way.
+    Computed by :mod:`.true_peak` (``resample_poly``'s filter, compiled, GIL released):
+    with an ``executor``, ``pieces`` spans at once; the result is the same either way.
     """
-    data = as_2d(audio).astype(np.float32, copy=False)
-    n = data.shape[-1]
-    env = np.empty(n, dtype=np.float32)
-
-    def block(start: int) -> None:
-        os_ = TRUE_PEAK_OVERSAMPLING
-        stop = min(n, start + _TP_BLOCK)
-        lo = max(0, start - _TP_CONTEXT)
-        hi = min(n, stop + _TP_CONTEXT)
-        up = signal.resample_poly(data[:, lo:hi], os_, 1, axis=-1)
-        up = np.abs(up[:, (start - lo) * os_ : (stop - lo) * os_]).max(axis=0)
-        peaks = up.reshape(-1, os_).max(axis=1)
-        # The original samples themselves are part of the true peak too.
-        env[start:stop] = np.maximum(peaks, np.abs(data[:, start:stop]).max(axis=0))
-
-    starts = range(0, n, _TP_BLOCK)
-    if executor is None:
-        for start in starts:
-            block(start)
-    else:
-        list(executor.map(block, starts))  # re-raises a block's failure
-    return env
+    return envelope_4x(as_2d(audio), executor=executor, pieces=pieces)
 
 
 def true_peak_dbtp(audio: np.ndarray) -> float:

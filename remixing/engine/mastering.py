@@ -114,7 +114,7 @@ def _normalise(
     pool: ThreadPoolExecutor,
     cores: int,
 ) -> MasterResult:
-    loudness, envelope = _measure(x, samplerate, pool)
+    loudness, envelope = _measure(x, samplerate, pool, cores)
     ceiling_lin = 10 ** ((ceiling_dbtp - _LIMITER_MARGIN_DB) / 20)
     if not math.isfinite(loudness):
         # Nothing to normalise; peaks are still held under the ceiling.
@@ -144,19 +144,21 @@ def _normalise(
     return _result(y, envelope, g, curve, applied_db, measured)
 
 
-def _measure(x: np.ndarray, samplerate: int, pool: ThreadPoolExecutor) -> tuple[float, np.ndarray]:
+def _measure(
+    x: np.ndarray, samplerate: int, pool: ThreadPoolExecutor, cores: int
+) -> tuple[float, np.ndarray]:
     """Integrated loudness and the true-peak envelope of ``x``, at the same time.
 
-    Both release the GIL (libebur128 in C, scipy's polyphase resampler), so the meter
-    runs on a thread of its own while the envelope's blocks share the pool's: on 2 cores
+    Both release the GIL (libebur128 in C, the compiled true-peak kernel), so the meter
+    runs on a thread of its own while the envelope's spans share the pool's: on 2 cores
     the two passes take about half their sum. (The meter is not queued on the pool: a
-    task waiting there for the blocks would hold a worker idle.)
+    task waiting there for the spans would hold a worker idle.)
     """
     if not x.size:
         return integrated_loudness_fast(x, samplerate), np.zeros(0, dtype=np.float32)
     with ThreadPoolExecutor(max_workers=1) as side:
         measuring = side.submit(integrated_loudness_fast, x, samplerate)
-        envelope = true_peak_envelope(x, executor=pool)
+        envelope = true_peak_envelope(x, executor=pool, pieces=cores)
         return measuring.result(), envelope
 
 

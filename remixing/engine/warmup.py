@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from remixing.engine.analysis import true_peak_envelope
 from remixing.engine.embedded import separate_embedded
 from remixing.engine.structure import analyse_structure
 
@@ -34,7 +35,9 @@ def _warmup_audio() -> np.ndarray:
 
 
 def numba_cache_warm() -> None:
-    """Run every librosa path the engine uses once, on a few seconds of synthetic audio."""
+    """Run every librosa path the engine uses once, on a few seconds of synthetic audio,
+    and the render's own kernel (the mastering's true-peak envelope)."""
     stereo = _warmup_audio()
     separate_embedded(stereo, WARMUP_SAMPLERATE)
     analyse_structure(stereo.mean(axis=0), WARMUP_SAMPLERATE)
+    true_peak_envelope(stereo)

@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
+from scipy import signal
 from scipy.ndimage import minimum_filter1d, uniform_filter1d
 
 from remixing.engine import analysis, mastering
@@ -60,10 +61,34 @@ def test_limited_master_meets_loudness_and_true_peak(hot_mix):
     assert result.true_peak_dbtp <= mastering.CEILING_DBTP + 1e-3
 
 
-def test_envelope_is_the_same_on_threads(hot_mix):
+def resample_poly_envelope(audio: np.ndarray) -> np.ndarray:
+    """The envelope as first written: scipy's 4x resample_poly, block by block."""
+    n, block, context = audio.shape[-1], 1 << 16, 256
+    env = np.empty(n, dtype=np.float32)
+    for start in range(0, n, block):
+        stop = min(n, start + block)
+        lo, hi = max(0, start - context), min(n, stop + context)
+        up = signal.resample_poly(audio[:, lo:hi], 4, 1, axis=-1)
+        up = np.abs(up[:, (start - lo) * 4 : (stop - lo) * 4]).max(axis=0)
+        env[start:stop] = np.maximum(
+            up.reshape(-1, 4).max(axis=1), np.abs(audio[:, start:stop]).max(axis=0)
+        )
+    return env
+
+
+def test_envelope_is_resample_polys_on_any_number_of_threads(hot_mix):
+    reference = resample_poly_envelope(hot_mix)
+    serial = analysis.true_peak_envelope(hot_mix)
+    np.testing.assert_allclose(serial, reference, rtol=2e-6, atol=1e-7)
     with ThreadPoolExecutor(3) as pool:
-        threaded = analysis.true_peak_envelope(hot_mix, executor=pool)
-    np.testing.assert_array_equal(threaded, analysis.true_peak_envelope(hot_mix))
+        for pieces in (2, 3, 7):
+            threaded = analysis.true_peak_envelope(hot_mix, executor=pool, pieces=pieces)
+            np.testing.assert_array_equal(threaded, serial)
+    # The edges: the signal is zero beyond both ends, as resample_poly pads it.
+    short = hot_mix[:, :5000]
+    np.testing.assert_allclose(
+        analysis.true_peak_envelope(short), resample_poly_envelope(short), rtol=2e-6, atol=1e-7
+    )
 
 
 @pytest.mark.parametrize("pieces", [2, 3, 4])

@@ -24,6 +24,8 @@ mono = (0.3 * np.sin(2 * np.pi * 110 * t) + 0.05 * rng.standard_normal(t.size)).
 mono[:: sr // 3] += 0.8
 separate_embedded(np.stack([mono, mono * 0.5]), sr)
 analyse_structure(mono, sr)
+from remixing.engine.mastering import normalise_loudness
+normalise_loudness(np.stack([mono, mono * 0.5]) * 3, sr)
 """
 
 

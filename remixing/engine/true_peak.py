@@ -1,0 +1,94 @@
+"""The true-peak envelope in one compiled pass: 4x polyphase interpolation, on every core.
+
+The limiter needs, per sample, the largest magnitude the reconstructed waveform reaches
+between that sample and the next (BS.1770-4 annex 2: oversample at least 4x). scipy's
+``resample_poly`` computed it block by block, but its kernel holds the GIL (two threads
+ran slower than one) and it writes the whole 4x signal out only to take a maximum: about
+0.7 s per 3 minutes of stereo on one core, most of a render's mastering.
+
+This kernel uses the same interpolation filter (``resample_poly``'s: a Kaiser-windowed
+sinc of 81 taps, beta 5, cutoff at the original Nyquist), keeps each phase's output in a
+cache-sized buffer, takes the maximum as it goes, and releases the GIL, so spans of the
+track run on threads at once. It agrees with ``resample_poly`` to float32 rounding.
+"""
+
+from __future__ import annotations
+
+import itertools
+from concurrent.futures import Executor
+
+import numba
+import numpy as np
+from scipy import signal
+
+OVERSAMPLING = 4
+_HALF_LEN = 10 * OVERSAMPLING  # resample_poly's filter: 2 * 10 * up + 1 taps
+_CHUNK = 4096
+
+
+def _phase_taps() -> np.ndarray:
+    """``taps[p, k + R]`` weighs ``x[n - k]`` in the output at ``n + p / 4``."""
+    h = signal.firwin(2 * _HALF_LEN + 1, 1.0 / OVERSAMPLING, window=("kaiser", 5.0))
+    h = h * OVERSAMPLING
+    reach = _HALF_LEN // OVERSAMPLING
+    taps = np.zeros((OVERSAMPLING, 2 * reach + 1), dtype=np.float32)
+    for p in range(OVERSAMPLING):
+        for k in range(-reach, reach + 1):
+            index = OVERSAMPLING * k + p + _HALF_LEN
+            if 0 <= index < h.size:
+                taps[p, k + reach] = h[index]
+    return taps
+
+
+_TAPS = _phase_taps()
+
+
+@numba.njit(cache=True, nogil=True)
+def _envelope_span(
+    data: np.ndarray, taps: np.ndarray, env: np.ndarray, start: int, stop: int
+) -> None:  # pragma: no cover - compiled; covered through true_peak_envelope
+    channels, n = data.shape
+    reach = (taps.shape[1] - 1) // 2
+    window = np.empty(_CHUNK + 2 * reach, dtype=np.float32)
+    acc = np.empty(_CHUNK, dtype=np.float32)
+    for s in range(start, stop, _CHUNK):
+        m = min(stop, s + _CHUNK) - s
+        env[s : s + m] = 0.0
+        for c in range(channels):
+            for i in range(m + 2 * reach):  # the chunk and its reach, zeros past the ends
+                j = s - reach + i
+                window[i] = data[c, j] if 0 <= j < n else np.float32(0.0)
+            for i in range(m):
+                env[s + i] = max(env[s + i], abs(window[i + reach]))
+            for p in range(taps.shape[0]):
+                acc[:m] = 0.0
+                for t in range(taps.shape[1]):
+                    w = taps[p, t]
+                    if w != 0.0:
+                        offset = 2 * reach - t  # x[n - k] with k = t - reach
+                        for i in range(m):
+                            acc[i] += w * window[i + offset]
+                for i in range(m):
+                    env[s + i] = max(env[s + i], abs(acc[i]))
+
+
+def true_peak_envelope(
+    audio: np.ndarray, *, executor: Executor | None = None, pieces: int = 1
+) -> np.ndarray:
+    """Per-sample true-peak magnitude across channels of ``(channels, samples)`` audio:
+    element ``n`` is the largest of the samples ``|x[n]|`` and the interpolated points at
+    ``n + 1/4, n + 1/2, n + 3/4`` (and ``n`` itself through the filter) on any channel.
+
+    With an ``executor``, ``pieces`` consecutive spans are computed at once.
+    """
+    data = np.ascontiguousarray(audio, dtype=np.float32)
+    n = data.shape[-1]
+    env = np.empty(n, dtype=np.float32)
+    bounds = [n * i // max(1, pieces) for i in range(max(1, pieces) + 1)]
+    spans = [(a, b) for a, b in itertools.pairwise(bounds) if b > a]
+    if executor is None or len(spans) < 2:
+        for a, b in spans:
+            _envelope_span(data, _TAPS, env, a, b)
+    else:
+        list(executor.map(lambda ab: _envelope_span(data, _TAPS, env, ab[0], ab[1]), spans))
+    return env
