@@ -157,7 +157,8 @@ def _allow_for_limiter(
     predicts most of that shortfall; two fixed-point steps refine it. The loop that
     follows measures and corrects as before: the guess only saves measurements.
     """
-    total = float(np.vdot(x, x))
+    flat = x.reshape(-1)
+    total = float(np.dot(flat, flat))
     base = gain_db
     for _ in range(2):
         curve = limiter_gain(envelope * np.float32(10 ** (gain_db / 20)), ceiling_lin, samplerate)
@@ -175,15 +176,18 @@ def _measure(
 ) -> tuple[float, np.ndarray]:
     """Integrated loudness and the true-peak envelope of ``x``, at the same time.
 
-    Both release the GIL (libebur128 in C, the compiled true-peak kernel), so the meter
-    runs on a thread of its own while the envelope's spans share the pool's: on 2 cores
-    the two passes take about half their sum. (The meter is not queued on the pool: a
-    task waiting there for the spans would hold a worker idle.)
+    Both release the GIL (libebur128 in C, the compiled true-peak kernel), so one meter
+    per core (on consecutive stretches) and the envelope's spans all run at once: on 2
+    cores the two passes take about half their sum. (The meters have a pool of their
+    own, waited on from a side thread: a task waiting on the pool it runs in could hold
+    its only free worker.)
     """
     if not x.size:
         return integrated_loudness_fast(x, samplerate), np.zeros(0, dtype=np.float32)
-    with ThreadPoolExecutor(max_workers=1) as side:
-        measuring = side.submit(integrated_loudness_fast, x, samplerate)
+    with ThreadPoolExecutor(max_workers=1) as side, ThreadPoolExecutor(cores) as meters:
+        measuring = side.submit(
+            integrated_loudness_fast, x, samplerate, executor=meters, pieces=cores
+        )
         envelope = true_peak_envelope(x, executor=pool, pieces=cores)
         return measuring.result(), envelope
 
