@@ -12,8 +12,6 @@ import numpy as np
 import pyebur128
 import pyloudnorm
 
-from .true_peak import true_peak_envelope as envelope_4x
-
 # Loudness meters are fed this many frames at a time (interleaved while in cache).
 _FEED_BLOCK = 1 << 16
 # A loudness meter's piece is at least 10 s (100 hops of 100 ms).
@@ -101,6 +99,10 @@ def true_peak_envelope(
     Computed by :mod:`.true_peak` (``resample_poly``'s filter, compiled, GIL released):
     with an ``executor``, ``pieces`` spans at once; the result is the same either way.
     """
+    # Imported here: numba costs every process that reads or writes audio (the web
+    # app included) a quarter of a second and its memory; only renders need it.
+    from .true_peak import true_peak_envelope as envelope_4x
+
     return envelope_4x(as_2d(audio), executor=executor, pieces=pieces)
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.ndimage import minimum_filter1d, uniform_filter1d
 
-from .analysis import integrated_loudness_fast, true_peak_envelope
+from .analysis import as_2d, integrated_loudness_fast, true_peak_envelope
 from .parallel import available_cores
 
 TARGET_LUFS = -14.0
@@ -165,7 +165,7 @@ def _allow_for_limiter(
         limited = np.flatnonzero(curve < 1.0)
         if not limited.size or not total > 0:
             return gain_db
-        energy = np.square(x[:, limited], dtype=np.float64).sum(axis=0)
+        energy = np.square(as_2d(x)[:, limited], dtype=np.float64).sum(axis=0)
         removed = float(np.dot(energy, 1.0 - np.square(curve[limited], dtype=np.float64)))
         gain_db = min(MAX_GAIN_DB, base - 10 * math.log10(max(1e-6, 1.0 - removed / total)))
     return gain_db
