@@ -258,7 +258,10 @@ def main() -> int:
                       "repeat": args.repeat, "warm": not args.cold,
                       "cores": available_cores(), "goals_s_per_180s": goals,
                       "scaled_to_180s": verdict,
-                      "goals_met": {k: verdict[k] <= goals[k] for k in verdict},
+                      # Judged only on 3 minutes: shorter audio is stretched in one
+                      # piece and carries fixed costs that do not scale with length.
+                      "goals_met": ({k: verdict[k] <= goals[k] for k in verdict}
+                                    if args.seconds >= 180 else None),
                       "results": results}))  # fmt: skip
     return 0
 
