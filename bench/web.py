@@ -1,6 +1,7 @@
 """Benchmark: the site's public pages and API lists over HTTP, beside their floors.
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/clearmix_web python bench/web.py
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/clearmix_web \\
+        REDIS_URL=redis://127.0.0.1:6379/12 python bench/web.py
     python bench/web.py --short            # for bench/all.py: 2 s per URL
     python bench/web.py -n 100000          # the catalog-at-scale goal
 
@@ -349,7 +350,12 @@ def report(
     print(
         f"\n{catalog['recordings']} tracks, {catalog.get('remixes')} published remixes; "
         f"{args.workers} gunicorn workers, {seconds:g} s per URL and level, "
-        f"{os.cpu_count()} CPUs, load by {'wrk' if shutil.which('wrk') else 'python threads'}"
+        f"{os.cpu_count()} CPUs, load by {'wrk' if shutil.which('wrk') else 'python threads'}, "
+        + (
+            "cache in Redis"
+            if os.environ.get("REDIS_URL")
+            else "cache in files (no REDIS_URL: production runs with Redis)"
+        )
     )
     header = "| URL | conns | req/s | p50 ms | p99 ms | errors | ÷ django floor | queries "
     print(header + f"({catalog['recordings']} / {small['tracks']} tracks) |")
