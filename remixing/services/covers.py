@@ -28,6 +28,7 @@ from remixing.models import CoverTake, Remix, RemixEvent
 from remixing.storage import delete_quietly, put
 
 from .job_records import remix_event_record
+from .remixes import remix_update_recipe
 
 COVERS_NOT_ALLOWED = "covers_not_allowed"
 
@@ -146,12 +147,37 @@ def _take_store(*, remix: Remix, fan, decoded, timing: dict) -> CoverTake:
 
 @transaction.atomic
 def cover_take_delete(*, take: CoverTake, fan) -> None:
-    """The fan throws a take away (not the one their recipe uses)."""
+    """The fan throws a take away: their recording, theirs to delete at any time, also
+    when the track is closed. The take a draft's cover uses is first taken out of the
+    recipe (a new version, saved and recorded by `remix_update_recipe`, as the studio
+    saves). A paid remix keeps its recipe as paid for (its cover stays credited to the
+    fan); only while its render runs, reading the take, must the fan wait."""
     if fan is None or take.fan_id != getattr(fan, "pk", None):
         raise NotFound("Take not found.")
     remix = Remix.objects.select_for_update(no_key=True).get(pk=take.remix_id)
-    if (remix.recipe.get("cover") or {}).get("take") == take.ref:
-        raise Conflict("This take is in your remix; choose another one first.", code="take_in_use")
+    in_recipe = (remix.recipe.get("cover") or {}).get("take") == take.ref
+    if in_recipe and remix.status in Remix.ACTIVE_STATUSES:
+        raise Conflict(
+            "Your remix is being rendered with this take; delete it once the render is done.",
+            code="take_rendering",
+        )
+    if in_recipe and remix.status == Remix.Status.DRAFT:
+        remix_update_recipe(
+            remix=remix,
+            fan=fan,
+            recipe={key: value for key, value in remix.recipe.items() if key != "cover"},
+            audit_reason="Cover vocal taken out of the recipe: its take was deleted",
+            audit_data={"cover_take": take.ref},
+        )
+    remix_event_record(
+        remix=remix,
+        from_status=remix.status,
+        to_status=remix.status,
+        actor_kind=RemixEvent.Actor.FAN,
+        actor=fan,
+        reason="Cover take deleted by the fan",
+        data={"cover_take": take.ref},
+    )
     name = take.audio.name or ""
     take.delete()
     transaction.on_commit(lambda: delete_quietly(name))

@@ -236,12 +236,43 @@ def remix_forks_allow(*, remix: Remix, fan, allow: bool) -> Remix:
     return remix
 
 
+def _recipe_without_cover(recipe: dict) -> dict:
+    return {key: value for key, value in recipe.items() if key != "cover"}
+
+
+def _recipe_checked_for_save(remix: Remix, recipe: Any) -> dict:
+    """The canonical recipe to save. Only taking the cover vocal out (the fan's own
+    take) skips the terms: it removes, never adds, and a closed track or revoked covers
+    must not keep a fan's recording in their remix."""
+    if remix.recipe.get("cover") and recipe == _recipe_without_cover(remix.recipe):
+        return _recipe_without_cover(remix.recipe)
+    remixability = _require_remixable(remix.recording)
+    stems = stem_names_for(stem_set=remix.stem_set, recording=remix.recording)
+    canonical = recipe_check(
+        data=recipe,
+        stems=stems,
+        duration_s=_duration_s(remix.recording),
+        terms=remixability.terms,
+        bars=stemset_bars(stem_set=remix.stem_set),
+    )
+    _require_own_take(canonical, remix=remix)
+    return canonical
+
+
 @transaction.atomic
 def remix_update_recipe(
-    *, remix: Remix, fan, recipe: dict, expected_version: int | None = None
+    *,
+    remix: Remix,
+    fan,
+    recipe: dict,
+    expected_version: int | None = None,
+    audit_reason: str = "",
+    audit_data: dict | None = None,
 ) -> Remix:
     """Draft autosave. Each save bumps `recipe_version`; a client that sends
-    the version it edited gets 409 if another tab saved in between."""
+    the version it edited gets 409 if another tab saved in between. With
+    `audit_reason`, a save that changes the recipe is also recorded in the
+    remix's story (autosaves are too many to record each)."""
     _require_owner(remix, fan)
     remix = (
         Remix.objects.select_for_update(no_key=True).select_related("recording").get(pk=remix.pk)
@@ -258,21 +289,22 @@ def remix_update_recipe(
             code="stale_recipe",
             fields={"recipe_version": [f"Current version is {remix.recipe_version}."]},
         )
-    remixability = _require_remixable(remix.recording)
-    stems = stem_names_for(stem_set=remix.stem_set, recording=remix.recording)
-    canonical = recipe_check(
-        data=recipe,
-        stems=stems,
-        duration_s=_duration_s(remix.recording),
-        terms=remixability.terms,
-        bars=stemset_bars(stem_set=remix.stem_set),
-    )
-    _require_own_take(canonical, remix=remix)
+    canonical = _recipe_checked_for_save(remix, recipe)
     if canonical != remix.recipe:
         remix.recipe = canonical
         remix.recipe_version += 1
         remix.preset = engine_presets.classify_recipe(canonical) or ""
         remix.save(update_fields=["recipe", "recipe_version", "preset", "updated_at"])
+        if audit_reason:
+            remix_event_record(
+                remix=remix,
+                from_status=remix.status,
+                to_status=remix.status,
+                actor_kind=RemixEvent.Actor.FAN,
+                actor=fan,
+                reason=audit_reason,
+                data={**(audit_data or {}), "recipe_version": remix.recipe_version},
+            )
     return remix
 
 

@@ -13,7 +13,7 @@ from django.test import Client
 from mutagen import File as MutagenFile
 from rest_framework.test import APIClient
 
-from catalog.services.consent import consent_terms_change
+from catalog.services.consent import consent_revoke, consent_terms_change
 from catalog.terms import DEFAULT_CONSENT_TERMS
 from core.errors import DomainError
 from remixing import job_runner
@@ -393,3 +393,65 @@ def test_a_fork_never_takes_the_parents_cover_take(draft, fan, other_fan, api, t
     remix.refresh_from_db()
     fork = remix_fork(fan=other_fan, parent=remix)
     assert "cover" not in fork.recipe  # the take is the parent's fan's own voice
+
+
+def test_the_chosen_take_of_a_closed_track_is_taken_out_of_the_draft_then_deleted(
+    draft, fan, api, takes, settings, django_capture_on_commit_callbacks
+):
+    # The artist revoked consent: the studio is closed, so "choose another take
+    # first" cannot be done; the fan's own recording must still be deletable.
+    remix, recording, artist = draft
+    take = CoverTake.objects.get(ref=upload(api(fan), remix, takes["good"]).json()["id"])
+    remix_update_recipe(remix=remix, fan=fan, recipe={"version": 1, "cover": _cover(take)})
+    remix.refresh_from_db()
+    version = remix.recipe_version
+    consent_revoke(party=recording.artist_party, actor=artist, reason="closing the track")
+    browser = Client()
+    browser.force_login(fan)
+    with django_capture_on_commit_callbacks(execute=True):
+        page = browser.post(f"/my/remixes/{remix.pk}/takes/{take.ref}/delete/", follow=True)
+    assert "Take 1 deleted." in page.content.decode()
+    assert not CoverTake.objects.filter(pk=take.pk).exists()
+    assert stored_takes(Path(settings.MEDIA_ROOT)) == []
+    remix.refresh_from_db()
+    assert remix.status == Remix.Status.DRAFT
+    assert "cover" not in remix.recipe and remix.recipe_version == version + 1
+    # Saved as the studio saves, and recorded: the new version, then the deletion.
+    saved = remix.events.get(reason__startswith="Cover vocal taken out of the recipe")
+    assert saved.data == {"cover_take": take.ref, "recipe_version": version + 1}
+    assert saved.actor_id == fan.pk and saved.actor_kind == RemixEvent.Actor.FAN
+    deleted = remix.events.get(reason="Cover take deleted by the fan")
+    assert deleted.data == {"cover_take": take.ref} and deleted.pk > saved.pk
+
+
+def test_the_chosen_take_goes_through_the_api_when_covers_were_revoked(
+    draft, fan, api, takes, settings, django_capture_on_commit_callbacks
+):
+    remix, recording, artist = draft
+    take = CoverTake.objects.get(ref=upload(api(fan), remix, takes["good"]).json()["id"])
+    remix_update_recipe(remix=remix, fan=fan, recipe={"version": 1, "cover": _cover(take)})
+    consent_terms_change(
+        party=recording.artist_party, actor=artist, terms={**DEFAULT_CONSENT_TERMS, "covers": False}
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api(fan).delete(f"/api/v1/remixes/{remix.pk}/takes/{take.ref}/")
+    assert response.status_code == 204, response.content
+    remix.refresh_from_db()
+    assert "cover" not in remix.recipe and not CoverTake.objects.filter(pk=take.pk).exists()
+    assert stored_takes(Path(settings.MEDIA_ROOT)) == []
+
+
+def test_a_take_a_render_is_reading_waits_for_the_render(draft, fan, api, takes):
+    remix, _, _ = draft
+    take = CoverTake.objects.get(ref=upload(api(fan), remix, takes["good"]).json()["id"])
+    remix_update_recipe(remix=remix, fan=fan, recipe={"version": 1, "cover": _cover(take)})
+    Remix.objects.filter(pk=remix.pk).update(status=Remix.Status.QUEUED)
+    refused = api(fan).delete(f"/api/v1/remixes/{remix.pk}/takes/{take.ref}/")
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "take_rendering"
+    assert CoverTake.objects.filter(pk=take.pk).exists()
+    # Rendered: the paid recipe stays as it was, the take goes, the cover stays credited.
+    Remix.objects.filter(pk=remix.pk).update(status=Remix.Status.READY)
+    assert api(fan).delete(f"/api/v1/remixes/{remix.pk}/takes/{take.ref}/").status_code == 204
+    remix.refresh_from_db()
+    assert remix.recipe["cover"]["take"] == take.ref
+    assert not CoverTake.objects.filter(pk=take.pk).exists()
