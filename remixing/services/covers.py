@@ -18,13 +18,12 @@ from django.db import transaction
 
 from accounts.roles import user_public_name
 from catalog.audio_probe import AudioRejected, stream_to_file
-from catalog.selectors import recording_remixability
 from core.errors import Conflict, DomainError, NotFound
-from core.refs import NOT_REMIXABLE
 from remixing.cover_audio import take_decode
 from remixing.engine.cover import LATENCY_MS_MAX, LEAD_S_MAX, SUNG_TEMPO_MAX, SUNG_TEMPO_MIN
 from remixing.engine.recipe import TERM_COVERS
 from remixing.models import CoverTake, Remix, RemixEvent
+from remixing.selectors import recording_remixability_require
 from remixing.storage import delete_quietly, put
 
 from .job_records import remix_event_record
@@ -53,17 +52,11 @@ def _remix_open_for_covers(remix: Remix, fan) -> Remix:
     )
     if remix.status != Remix.Status.DRAFT:
         raise Conflict("Takes can only be added to a draft remix.", code="not_draft")
-    verdict = recording_remixability(recording=remix.recording)
-    if not verdict.remixable:
-        raise DomainError(
-            f"“{remix.recording.title}” cannot be remixed right now. {verdict.why_not}".strip(),
-            code=NOT_REMIXABLE,
-        )
+    verdict = recording_remixability_require(recording=remix.recording)
     if verdict.terms.get(TERM_COVERS) is not True:
-        raise DomainError(
+        raise Conflict(
             "The artist's terms for this track do not allow covers.",
             code=COVERS_NOT_ALLOWED,
-            status_code=403,
         )
     if remix.cover_takes.count() >= settings.REMIXING_COVER_TAKES_PER_REMIX:
         raise Conflict(

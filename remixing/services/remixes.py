@@ -19,7 +19,6 @@ from django.db.models import F
 from django.utils import timezone
 
 from catalog.models import Recording
-from catalog.selectors import recording_remixability
 from catalog.terms import TERM_REFUSALS
 from core.errors import Conflict, DomainError, NotFound
 from core.refs import NOT_REMIXABLE
@@ -34,24 +33,13 @@ from remixing.enqueue import RENDER, task_enqueue_on_commit
 from remixing.leases import max_attempts
 from remixing.models import CoverTake, Remix, RemixEvent, RemixNotice, RemixPlay, StemSet
 from remixing.published import remixes_published_changed
-from remixing.selectors import stem_names_for, stemset_bars
+from remixing.selectors import recording_remixability_require, stem_names_for, stemset_bars
 from remixing.signals import remix_played, remix_published, send_on_commit
 
 from .job_records import remix_event_record
 from .stems import stemset_for_recording
 
 RECIPE_FIELD = "recipe"
-
-
-def _require_remixable(recording: Recording):
-    result = recording_remixability(recording=recording)
-    if not result.remixable:
-        raise DomainError(
-            f"“{recording.title}” cannot be remixed right now. {result.why_not}".strip(),
-            code=NOT_REMIXABLE,
-            fields={"recording": [r.message for r in result.reasons] or ["Not remixable."]},
-        )
-    return result
 
 
 def _require_owner(remix: Remix, fan) -> None:
@@ -91,7 +79,8 @@ def recipe_check(
         for path, message in forbidden:
             fields.setdefault(f"{RECIPE_FIELD}.{path}", []).append(message)
         first_path, first_messages = next(iter(fields.items()))
-        raise DomainError(
+        # Valid, but refused by the terms in force: a conflict with the track's state.
+        raise Conflict(
             f"{first_path}: {first_messages[0]}",
             code="forbidden_transformation",
             fields=fields,
@@ -148,7 +137,7 @@ def remix_create(
     published remix it starts from (credited; the money still follows the
     recording's split versions, like any remix of it)."""
     Recording.objects.select_for_update(no_key=True).filter(pk=recording.pk).first()
-    remixability = _require_remixable(recording)
+    remixability = recording_remixability_require(recording=recording)
     stem_set = stemset_for_recording(recording=recording)
     stems = stem_names_for(stem_set=stem_set, recording=recording)
     if recipe is None:
@@ -246,7 +235,7 @@ def _recipe_checked_for_save(remix: Remix, recipe: Any) -> dict:
     must not keep a fan's recording in their remix."""
     if remix.recipe.get("cover") and recipe == _recipe_without_cover(remix.recipe):
         return _recipe_without_cover(remix.recipe)
-    remixability = _require_remixable(remix.recording)
+    remixability = recording_remixability_require(recording=remix.recording)
     stems = stem_names_for(stem_set=remix.stem_set, recording=remix.recording)
     canonical = recipe_check(
         data=recipe,
@@ -317,7 +306,7 @@ def remix_request_stems(
         recording = remix.recording
     if recording is None:
         raise DomainError("Say which remix or recording needs stems.")
-    _require_remixable(recording)
+    recording_remixability_require(recording=recording)
     stem_set = stemset_for_recording(recording=recording)
     if remix is not None and remix.stem_set_id != stem_set.pk and remix.status == "draft":
         remix.stem_set = stem_set
@@ -343,7 +332,7 @@ def _recipe_check_against_terms(remix: Remix, terms: dict) -> dict:
         # consent failure like any other, so a paid order is refunded.
         # In the fan's words: the terms' message, without the recipe's field path.
         plain = next(iter(refused.fields.values()), [refused.message])[0]
-        raise DomainError(
+        raise Conflict(
             f"The artist's terms no longer allow this remix. {plain}",
             code=NOT_REMIXABLE,
             fields=refused.fields,
@@ -365,7 +354,7 @@ def remix_render_start(*, remix: Remix, actor=None) -> Remix:
             f"A {remix.get_status_display().lower()} remix cannot be rendered.",
             code="not_renderable",
         )
-    remixability = _require_remixable(remix.recording)
+    remixability = recording_remixability_require(recording=remix.recording)
     _require_own_take(_recipe_check_against_terms(remix, remixability.terms), remix=remix)
     previous = remix.status
     remix.status = Remix.Status.QUEUED
@@ -417,13 +406,13 @@ def remix_publish(*, remix: Remix, fan, title: str, description: str = "") -> Re
         return remix
     if remix.status != Remix.Status.READY or remix.paid_at is None:
         raise Conflict("Only a paid, rendered remix can be published.", code="not_ready")
-    remixability = _require_remixable(remix.recording)
+    remixability = recording_remixability_require(recording=remix.recording)
     if remixability.terms.get("publication") is not True:
         raise DomainError(
             "The rights holders do not allow publishing remixes of this track.",
             code="publication_not_allowed",
             fields={"publication": ["Not allowed by the artist's terms."]},
-            status_code=403,
+            status_code=409,
         )
     remix.title = title
     remix.description = description or ""

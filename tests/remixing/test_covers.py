@@ -170,7 +170,7 @@ def test_who_may_upload(draft, fan, other_fan, api, takes, make_recording, setti
     recording, _ = make_recording(official_stems=True)
     closed = remix_create(fan=fan, recording=recording)
     no_covers = upload(api(fan), closed, takes["good"])
-    assert no_covers.status_code == 403
+    assert no_covers.status_code == 409
     assert no_covers.json()["error"]["message"] == (
         "The artist's terms for this track do not allow covers."
     )
