@@ -344,6 +344,20 @@ def draft_for_recording(*, fan, recording: Recording) -> Remix | None:
     )
 
 
+def fork_draft_for(*, fan, parent: Remix) -> Remix | None:
+    """The fan's open fork of `parent`: a draft, never paid for, that a new "Remix
+    this remix" click reopens instead of starting yet another one."""
+    if not getattr(fan, "pk", None):
+        return None
+    return (
+        Remix.objects.filter(
+            fan=fan, parent=parent, status=Remix.Status.DRAFT, paid_at__isnull=True
+        )
+        .order_by("-updated_at", "-id")
+        .first()
+    )
+
+
 def suggestion_for(*, fan, stems: list[str], editing: Remix | None = None) -> dict:
     """ "Remix for me": a preset from the fan's own history (saved recipes and
     the moods of the tracks they remixed), oldest first so recent taste wins.

@@ -33,7 +33,12 @@ from remixing.enqueue import RENDER, task_enqueue_on_commit
 from remixing.leases import max_attempts
 from remixing.models import CoverTake, Remix, RemixEvent, RemixNotice, RemixPlay, StemSet
 from remixing.published import remixes_published_changed
-from remixing.selectors import recording_remixability_require, stem_names_for, stemset_bars
+from remixing.selectors import (
+    fork_draft_for,
+    recording_remixability_require,
+    stem_names_for,
+    stemset_bars,
+)
 from remixing.signals import remix_played, remix_published, send_on_commit
 
 from .job_records import remix_event_record
@@ -199,11 +204,20 @@ def _forkable_parent(parent_id: int) -> Remix:
 
 
 @transaction.atomic
-def remix_fork(*, fan, parent: Remix) -> Remix:
+def remix_fork(*, fan, parent: Remix, new: bool = False) -> Remix:
     """Remix this remix: a draft of the same recording that starts from a
     published remix's recipe, when its author allows it. The recipe is checked
-    against the track's terms of today, like any draft."""
+    against the track's terms of today, like any draft.
+
+    Idempotent per fan and parent: while the fan has an open fork of it (a draft,
+    never paid for), that draft is returned; `new` asks for another one anyway."""
+    # The parent's row lock serialises forks of it, so two clicks at once cannot
+    # both find no open draft and make two (one fan may want several on purpose,
+    # so no unique constraint can say it).
     parent = _forkable_parent(parent.pk)
+    existing = None if new else fork_draft_for(fan=fan, parent=parent)
+    if existing is not None:
+        return existing
     # The parent's cover vocal is its fan's own take: it never travels to a fork.
     recipe = {key: value for key, value in parent.recipe.items() if key != "cover"}
     return remix_create(
