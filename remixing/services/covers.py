@@ -22,11 +22,11 @@ from core.errors import Conflict, DomainError, NotFound
 from remixing.cover_audio import take_decode
 from remixing.engine.cover import LATENCY_MS_MAX, LEAD_S_MAX, SUNG_TEMPO_MAX, SUNG_TEMPO_MIN
 from remixing.engine.recipe import TERM_COVERS
-from remixing.models import CoverTake, Remix, RemixEvent
+from remixing.models import CoverTake, Remix
 from remixing.selectors import recording_remixability_require
 from remixing.storage import delete_quietly, put
 
-from .job_records import remix_event_record
+from .job_records import remix_fan_note_record
 from .remixes import remix_update_recipe
 
 COVERS_NOT_ALLOWED = "covers_not_allowed"
@@ -123,12 +123,9 @@ def _take_store(*, remix: Remix, fan, decoded, timing: dict) -> CoverTake:
         take.audio.name = stored
         take.save()
         performer = user_public_name(fan, fallback="the fan")
-        remix_event_record(
+        remix_fan_note_record(
             remix=remix,
-            from_status=remix.status,
-            to_status=remix.status,
-            actor_kind=RemixEvent.Actor.FAN,
-            actor=fan,
+            fan=fan,
             reason=f"Cover take recorded; performer: {performer}",
             data={"cover_take": take.ref, "cover_performer": performer, "latency_ms": latency},
         )
@@ -162,14 +159,8 @@ def cover_take_delete(*, take: CoverTake, fan) -> None:
             audit_reason="Cover vocal taken out of the recipe: its take was deleted",
             audit_data={"cover_take": take.ref},
         )
-    remix_event_record(
-        remix=remix,
-        from_status=remix.status,
-        to_status=remix.status,
-        actor_kind=RemixEvent.Actor.FAN,
-        actor=fan,
-        reason="Cover take deleted by the fan",
-        data={"cover_take": take.ref},
+    remix_fan_note_record(
+        remix=remix, fan=fan, reason="Cover take deleted by the fan", data={"cover_take": take.ref}
     )
     name = take.audio.name or ""
     take.delete()

@@ -41,7 +41,7 @@ from remixing.selectors import (
 )
 from remixing.signals import remix_played, remix_published, send_on_commit
 
-from .job_records import remix_event_record
+from .job_records import remix_event_record, remix_fan_note_record
 from .stems import stemset_for_recording
 
 RECIPE_FIELD = "recipe"
@@ -299,15 +299,8 @@ def remix_update_recipe(
         remix.preset = engine_presets.classify_recipe(canonical) or ""
         remix.save(update_fields=["recipe", "recipe_version", "preset", "updated_at"])
         if audit_reason:
-            remix_event_record(
-                remix=remix,
-                from_status=remix.status,
-                to_status=remix.status,
-                actor_kind=RemixEvent.Actor.FAN,
-                actor=fan,
-                reason=audit_reason,
-                data={**(audit_data or {}), "recipe_version": remix.recipe_version},
-            )
+            data = {**(audit_data or {}), "recipe_version": remix.recipe_version}
+            remix_fan_note_record(remix=remix, fan=fan, reason=audit_reason, data=data)
     return remix
 
 

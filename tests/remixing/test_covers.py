@@ -220,6 +220,13 @@ def test_the_recipe_names_only_this_remixs_own_takes(draft, fan, api, takes, mak
     assert made_up.status_code == 400
 
 
+def chosen_take(client, remix, path: Path) -> CoverTake:
+    """A take recorded by the remix's fan, then chosen as its cover vocal."""
+    take = CoverTake.objects.get(ref=upload(client, remix, path).json()["id"])
+    remix_update_recipe(remix=remix, fan=remix.fan, recipe={"version": 1, "cover": _cover(take)})
+    return take
+
+
 def _render(remix, settings, django_capture_on_commit_callbacks):
     settings.REMIXING_RENDER_WAV = True
     with django_capture_on_commit_callbacks(execute=True):
@@ -285,8 +292,7 @@ def test_covers_revoked_after_the_draft_refuses_the_render_like_any_consent_fail
     draft, fan, api, takes, settings, django_capture_on_commit_callbacks
 ):
     remix, recording, artist = draft
-    take = CoverTake.objects.get(ref=upload(api(fan), remix, takes["good"]).json()["id"])
-    remix_update_recipe(remix=remix, fan=fan, recipe={"version": 1, "cover": _cover(take)})
+    chosen_take(api(fan), remix, takes["good"])
     consent_terms_change(
         party=recording.artist_party,
         actor=artist,
@@ -309,8 +315,7 @@ def test_covers_revoked_while_queued_cancels_the_job(
     draft, fan, api, takes, django_capture_on_commit_callbacks
 ):
     remix, recording, artist = draft
-    take = CoverTake.objects.get(ref=upload(api(fan), remix, takes["good"]).json()["id"])
-    remix_update_recipe(remix=remix, fan=fan, recipe={"version": 1, "cover": _cover(take)})
+    chosen_take(api(fan), remix, takes["good"])
     with django_capture_on_commit_callbacks(execute=False):
         remix_render_start(remix=remix)
     consent_terms_change(
@@ -381,8 +386,7 @@ def test_deleting_the_account_deletes_the_takes(
 
 def test_a_fork_never_takes_the_parents_cover_take(draft, fan, other_fan, api, takes):
     remix, _, _ = draft
-    take = CoverTake.objects.get(ref=upload(api(fan), remix, takes["good"]).json()["id"])
-    remix_update_recipe(remix=remix, fan=fan, recipe={"version": 1, "cover": _cover(take)})
+    chosen_take(api(fan), remix, takes["good"])
     from django.utils import timezone
 
     from remixing.services import remix_fork
@@ -401,8 +405,7 @@ def test_the_chosen_take_of_a_closed_track_is_taken_out_of_the_draft_then_delete
     # The artist revoked consent: the studio is closed, so "choose another take
     # first" cannot be done; the fan's own recording must still be deletable.
     remix, recording, artist = draft
-    take = CoverTake.objects.get(ref=upload(api(fan), remix, takes["good"]).json()["id"])
-    remix_update_recipe(remix=remix, fan=fan, recipe={"version": 1, "cover": _cover(take)})
+    take = chosen_take(api(fan), remix, takes["good"])
     remix.refresh_from_db()
     version = remix.recipe_version
     consent_revoke(party=recording.artist_party, actor=artist, reason="closing the track")
@@ -428,8 +431,7 @@ def test_the_chosen_take_goes_through_the_api_when_covers_were_revoked(
     draft, fan, api, takes, settings, django_capture_on_commit_callbacks
 ):
     remix, recording, artist = draft
-    take = CoverTake.objects.get(ref=upload(api(fan), remix, takes["good"]).json()["id"])
-    remix_update_recipe(remix=remix, fan=fan, recipe={"version": 1, "cover": _cover(take)})
+    take = chosen_take(api(fan), remix, takes["good"])
     consent_terms_change(
         party=recording.artist_party, actor=artist, terms={**DEFAULT_CONSENT_TERMS, "covers": False}
     )
@@ -443,8 +445,7 @@ def test_the_chosen_take_goes_through_the_api_when_covers_were_revoked(
 
 def test_a_take_a_render_is_reading_waits_for_the_render(draft, fan, api, takes):
     remix, _, _ = draft
-    take = CoverTake.objects.get(ref=upload(api(fan), remix, takes["good"]).json()["id"])
-    remix_update_recipe(remix=remix, fan=fan, recipe={"version": 1, "cover": _cover(take)})
+    take = chosen_take(api(fan), remix, takes["good"])
     Remix.objects.filter(pk=remix.pk).update(status=Remix.Status.QUEUED)
     refused = api(fan).delete(f"/api/v1/remixes/{remix.pk}/takes/{take.ref}/")
     assert refused.status_code == 409 and refused.json()["error"]["code"] == "take_rendering"

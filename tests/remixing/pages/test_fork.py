@@ -4,6 +4,7 @@ the credit chain on the page and in the file tags, and the money unchanged."""
 from __future__ import annotations
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.db import connection, connections
@@ -168,24 +169,18 @@ def test_clicks_at_the_same_moment_make_one_draft(transactional_db, dusk, bo):
         pytest.skip("Needs PostgreSQL: SQLite serialises all writers anyway.")
     Remix.objects.filter(pk=dusk.pk).update(allow_forks=True)
     barrier = threading.Barrier(4)
-    answers: list[str] = []
-    lock = threading.Lock()
 
-    def click():
+    def click(_: int) -> str:
         try:
             browser = Client()
             browser.force_login(bo)
             barrier.wait()
             response = browser.post(f"/studio/r/{dusk.share_slug}/fork/")
-            with lock:
-                answers.append(response.get("Location", str(response.status_code)))
+            return response.get("Location", str(response.status_code))
         finally:
-            connections.close_all()
+            connections.close_all()  # this thread's own connection
 
-    threads = [threading.Thread(target=click) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(click, range(4), timeout=60))
     draft = Remix.objects.get(fan=bo, parent=dusk)
     assert answers == [f"/studio/remixes/{draft.pk}/"] * 4
