@@ -358,9 +358,12 @@ def _ms(value: str) -> float:
     return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def wrk(url: str, *, connections: int, seconds: int) -> dict:
+def wrk(url: str, *, connections: int, seconds: int, script: list[str] | None = None) -> dict:
+    """wrk's figures for `url`; `script` is ["-s", lua, url, "--", args...] when each
+    request is made by a Lua script (bench/varied.py)."""
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s"]
     out = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s", url],
+        command + (script or [url]),
         capture_output=True,
         text=True,
         check=True,

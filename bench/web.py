@@ -1,6 +1,7 @@
 """Benchmark: the site's public pages and API lists over HTTP, beside their floors.
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/clearmix_web python bench/web.py
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/clearmix_web \\
+        REDIS_URL=redis://127.0.0.1:6379/12 python bench/web.py
     python bench/web.py --short            # for bench/all.py: 2 s per URL
     python bench/web.py -n 100000          # the catalog-at-scale goal
 
@@ -9,8 +10,10 @@ Generates (or reuses) a catalog of N tracks in its own PostgreSQL database
 remixes with likes and this week's plays), serves it with gunicorn and the
 production settings, and drives home, browse (plain, search, filter), a
 track, a published remix, the remixes page, site search and the API lists
-at 8 and 32 connections (`wrk` when installed, else a small threaded load
-generator). In the same run, under the same load, three floors:
+at 8 and 32 connections, and the two searches again with different words
+on every request (`bench/varied.py`: no cache has answered them before),
+with `wrk` when installed, else a small threaded load generator. In the same
+run, under the same load, three floors:
 
 - `floor: django`: a Django view returning a constant through the project's
   own gunicorn, WSGI handler and middleware stack (sessions, CSRF, auth,
@@ -28,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import itertools
 import json
 import os
 import random
@@ -53,6 +57,7 @@ from bench.catalog import (  # noqa: E402  (the path above makes `bench` importa
     uncached,
     wrk,
 )
+from bench.varied import MARK, varied_query, varied_start, wrk_script  # noqa: E402
 
 BENCH_FAN = "bench_fan_{}"
 FANS = 40
@@ -146,7 +151,15 @@ def bench_urls() -> dict[str, str]:
         "site search": f"/search/?q={SEARCH_WORD}",
         "API list": "/api/v1/tracks/",
         "API search": f"/api/v1/tracks/?q={SEARCH_WORD}",
+        # Different words on every request: searches no cache has answered.
+        "browse search, varied": f"/tracks/?{MARK}",
+        "API search, varied": f"/api/v1/tracks/?{MARK}",
     }
+
+
+def concrete(url: str, n: int = 0) -> str:
+    """`url` with its varied-search mark (if any) filled for the n-th request."""
+    return url.replace(MARK, varied_query(n))
 
 
 def prepare(n: int, *, reseed: bool) -> tuple[dict, dict[str, str], dict]:
@@ -158,7 +171,7 @@ def prepare(n: int, *, reseed: bool) -> tuple[dict, dict[str, str], dict]:
     with connection.cursor() as cursor:  # fresh bulk inserts: plans need statistics
         cursor.execute("ANALYZE")
     urls = bench_urls()
-    return catalog, urls, uncached(urls, repeat=3)
+    return catalog, urls, uncached({k: concrete(v) for k, v in urls.items()}, repeat=3)
 
 
 # --- Load -----------------------------------------------------------------------
@@ -168,6 +181,7 @@ def python_load(url: str, *, connections: int, seconds: float) -> dict:
     """A threaded keep-alive load generator, for machines without wrk."""
     parsed = urllib.request.urlparse(url)
     path = parsed.path + (f"?{parsed.query}" if parsed.query else "")
+    numbers = itertools.count(varied_start())  # for a varied-search template
     deadline = time.perf_counter() + seconds
     latencies: list[float] = []
     errors = [0]
@@ -179,7 +193,7 @@ def python_load(url: str, *, connections: int, seconds: float) -> dict:
         while time.perf_counter() < deadline:
             started = time.perf_counter()
             try:
-                conn.request("GET", path)
+                conn.request("GET", concrete(path, next(numbers)))
                 response = conn.getresponse()
                 response.read()
                 if response.status >= 400:
@@ -212,7 +226,17 @@ def python_load(url: str, *, connections: int, seconds: float) -> dict:
 
 def load(url: str, *, connections: int, seconds: float) -> dict:
     if shutil.which("wrk"):
-        return wrk(url, connections=connections, seconds=max(1, round(seconds)))
+        script = None
+        if MARK in url:
+            parsed = urllib.request.urlparse(url)
+            lua = wrk_script(f"{parsed.path}?{parsed.query}")
+            base = f"{parsed.scheme}://{parsed.netloc}/"
+            script = ["-s", str(lua), base, "--", str(varied_start())]
+        try:
+            return wrk(url, connections=connections, seconds=max(1, round(seconds)), script=script)
+        finally:
+            if script:
+                Path(script[1]).unlink()
     return python_load(url, connections=connections, seconds=seconds)
 
 
@@ -270,7 +294,7 @@ def drive(urls: dict, *, port: int, workers: int, env: dict, levels: list, secon
     results: dict[int, dict[str, dict]] = {c: {} for c in levels}
     try:
         for name, url in targets.items():
-            urllib.request.urlopen(url, timeout=60).read()  # warm: caches, connections
+            urllib.request.urlopen(concrete(url), timeout=60).read()  # warm: connections
             for connections in levels:
                 results[connections][name] = load(url, connections=connections, seconds=seconds)
     finally:
@@ -326,7 +350,12 @@ def report(
     print(
         f"\n{catalog['recordings']} tracks, {catalog.get('remixes')} published remixes; "
         f"{args.workers} gunicorn workers, {seconds:g} s per URL and level, "
-        f"{os.cpu_count()} CPUs, load by {'wrk' if shutil.which('wrk') else 'python threads'}"
+        f"{os.cpu_count()} CPUs, load by {'wrk' if shutil.which('wrk') else 'python threads'}, "
+        + (
+            "cache in Redis"
+            if os.environ.get("REDIS_URL")
+            else "cache in files (no REDIS_URL: production runs with Redis)"
+        )
     )
     header = "| URL | conns | req/s | p50 ms | p99 ms | errors | ÷ django floor | queries "
     print(header + f"({catalog['recordings']} / {small['tracks']} tracks) |")

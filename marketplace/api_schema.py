@@ -67,7 +67,8 @@ def error_responses_for(*, method: str, has_path_parameters: bool) -> dict[str, 
 
 def document_error_responses(result: dict, generator, request, public) -> dict:
     """drf-spectacular postprocessing hook: add the error answers each
-    operation can give (never overwriting one a view documents itself)."""
+    operation can give (never overwriting one a view documents itself, whose
+    description stays: it only gets the error shape)."""
     components = result.setdefault("components", {}).setdefault("schemas", {})
     components.setdefault(ERROR_COMPONENT, ERROR_SCHEMA)
     reference = {"$ref": f"#/components/schemas/{ERROR_COMPONENT}"}
@@ -77,6 +78,10 @@ def document_error_responses(result: dict, generator, request, public) -> dict:
             if method not in {"get", "head", "options", *WRITES}:
                 continue
             responses = operation.setdefault("responses", {})
+            for code, answer in responses.items():
+                # A refusal a view documents in its own words has the one shape too.
+                if code[:1] in "45" and "content" not in answer:
+                    answer["content"] = {"application/json": {"schema": reference}}
             for code, description in error_responses_for(
                 method=method, has_path_parameters=has_ids
             ).items():

@@ -22,6 +22,13 @@ from catalog.models import Recording
 from core.errors import DomainError, NotFound
 from remixing import selectors, services
 from remixing.access import studio_access_require
+from remixing.api_refusals import (
+    DESCRIBE_REFUSED,
+    INVALID_RECIPE,
+    PUBLISH_REFUSED,
+    RECIPE_REFUSED,
+    STEMS_REFUSED,
+)
 from remixing.engine import presets as engine_presets
 from remixing.models import Remix, StemSet
 from remixing.services.previews import stemset_light_streams_request
@@ -132,7 +139,7 @@ class RemixListCreateApi(APIView):
 
     @extend_schema(
         operation_id="remix_list_create_post",
-        responses=OpenApiTypes.OBJECT,
+        responses={201: OpenApiTypes.OBJECT, 400: INVALID_RECIPE, 409: RECIPE_REFUSED},
         request=RemixCreateSerializer,
     )
     def post(self, request):
@@ -171,7 +178,7 @@ class RemixRecipeApi(APIView):
 
     @extend_schema(
         operation_id="remix_recipe_put",
-        responses=OpenApiTypes.OBJECT,
+        responses={200: OpenApiTypes.OBJECT, 400: INVALID_RECIPE, 409: RECIPE_REFUSED},
         request=RecipeUpdateSerializer,
     )
     def put(self, request, remix_id: int):
@@ -189,7 +196,7 @@ class RemixRecipeApi(APIView):
 
     @extend_schema(
         operation_id="remix_recipe_patch",
-        responses=OpenApiTypes.OBJECT,
+        responses={200: OpenApiTypes.OBJECT, 400: INVALID_RECIPE, 409: RECIPE_REFUSED},
         request=RecipeUpdateSerializer,
     )
     def patch(self, request, remix_id: int):
@@ -203,7 +210,7 @@ class RemixDescribeApi(APIView):
 
     @extend_schema(
         operation_id="remix_describe_post",
-        responses=OpenApiTypes.OBJECT,
+        responses={200: OpenApiTypes.OBJECT, 400: INVALID_RECIPE, 409: DESCRIBE_REFUSED},
         request=DescribeSerializer,
     )
     def post(self, request, remix_id: int):
@@ -270,7 +277,11 @@ class RemixStemsApi(APIView):
             }
         )
 
-    @extend_schema(operation_id="remix_stems_post", responses=OpenApiTypes.OBJECT, request=None)
+    @extend_schema(
+        operation_id="remix_stems_post",
+        responses={200: OpenApiTypes.OBJECT, 202: OpenApiTypes.OBJECT, 409: STEMS_REFUSED},
+        request=None,
+    )
     def post(self, request, remix_id: int):
         remix = selectors.remix_get_for_owner(remix_id=remix_id, user=request.user)
         stem_set = services.remix_request_stems(remix=remix)
@@ -294,7 +305,9 @@ class RemixPublishApi(APIView):
     permission_classes = [permissions.IsAuthenticated]
 
     @extend_schema(
-        operation_id="remix_publish_post", responses=OpenApiTypes.OBJECT, request=PublishSerializer
+        operation_id="remix_publish_post",
+        responses={200: OpenApiTypes.OBJECT, 409: PUBLISH_REFUSED},
+        request=PublishSerializer,
     )
     def post(self, request, remix_id: int):
         remix = selectors.remix_get_for_owner(remix_id=remix_id, user=request.user)

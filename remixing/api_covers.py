@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 
 from remixing import selectors, services
 from remixing.access import studio_access_require
+from remixing.api_refusals import TAKE_DELETE_REFUSED, TAKE_REFUSED
 from remixing.models import CoverTake
 from remixing.storage import media_url
 
@@ -45,7 +46,9 @@ class CoverTakeListApi(APIView):
         return Response({"results": [take_data(t) for t in takes]})
 
     @extend_schema(
-        operation_id="remix_takes_post", responses=OpenApiTypes.OBJECT, request=OpenApiTypes.BINARY
+        operation_id="remix_takes_post",
+        responses={201: OpenApiTypes.OBJECT, 409: TAKE_REFUSED},
+        request=OpenApiTypes.BINARY,
     )
     def post(self, request, remix_id: int):
         remix = selectors.remix_get_for_owner(remix_id=remix_id, user=request.user)
@@ -65,7 +68,11 @@ class CoverTakeListApi(APIView):
 class CoverTakeDetailApi(APIView):
     permission_classes = [permissions.IsAuthenticated]
 
-    @extend_schema(operation_id="remix_take_delete", responses=OpenApiTypes.OBJECT, request=None)
+    @extend_schema(
+        operation_id="remix_take_delete",
+        responses={204: None, 409: TAKE_DELETE_REFUSED},
+        request=None,
+    )
     def delete(self, request, remix_id: int, ref: str):
         remix = selectors.remix_get_for_owner(remix_id=remix_id, user=request.user)
         take = selectors.cover_take_get_for_owner(ref=ref, remix=remix, user=request.user)

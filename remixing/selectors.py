@@ -15,7 +15,8 @@ from accounts.roles import user_public_name, user_reads_everything
 from catalog.models import OfficialStem, Recording, RecordingArtist, WorkWriter
 from catalog.selectors import recording_remixability, user_can_edit_splits
 from catalog.terms import TERM_REFUSALS
-from core.errors import DomainError, NotFound
+from core.errors import Conflict, DomainError, NotFound
+from core.refs import NOT_REMIXABLE
 from remixing.audio import STEM_PREVIEW_HEAD_BYTES, AudioError, separation_choice
 from remixing.engine import describe as engine_describe
 from remixing.engine import presets as engine_presets
@@ -343,6 +344,20 @@ def draft_for_recording(*, fan, recording: Recording) -> Remix | None:
     )
 
 
+def fork_draft_for(*, fan, parent: Remix) -> Remix | None:
+    """The fan's open fork of `parent`: a draft, never paid for, that a new "Remix
+    this remix" click reopens instead of starting yet another one."""
+    if not getattr(fan, "pk", None):
+        return None
+    return (
+        Remix.objects.filter(
+            fan=fan, parent=parent, status=Remix.Status.DRAFT, paid_at__isnull=True
+        )
+        .order_by("-updated_at", "-id")
+        .first()
+    )
+
+
 def suggestion_for(*, fan, stems: list[str], editing: Remix | None = None) -> dict:
     """ "Remix for me": a preset from the fan's own history (saved recipes and
     the moods of the tracks they remixed), oldest first so recent taste wins.
@@ -393,6 +408,20 @@ def studio_stems(*, stem_set: StemSet | None, url: Callable[[FieldFile], str | N
     return stems
 
 
+def recording_remixability_require(*, recording: Recording):
+    """Catalog's verdict on `recording` when it is remixable; else the one refusal every
+    door of remixing gives (create, recipe save, Describe, stems, takes, render, publish):
+    409 `not_remixable`, the request being valid but the terms in force refusing it now."""
+    verdict = recording_remixability(recording=recording)
+    if not verdict.remixable:
+        raise Conflict(
+            f"“{recording.title}” cannot be remixed right now. {verdict.why_not}".strip(),
+            code=NOT_REMIXABLE,
+            fields={"recording": [r.message for r in verdict.reasons] or ["Not remixable."]},
+        )
+    return verdict
+
+
 def remix_describe(*, remix: Remix, text: str, recipe: dict | None = None) -> dict:
     """ "Describe your remix": the changes a sentence asks of this draft, checked against
     the track's stems and its rights holders' current terms. Nothing is saved: the studio
@@ -400,13 +429,7 @@ def remix_describe(*, remix: Remix, text: str, recipe: dict | None = None) -> di
 
     ``recipe`` is the studio's current (perhaps unsaved) recipe; the saved one otherwise."""
     recording = remix.recording
-    verdict = recording_remixability(recording=recording)
-    if not verdict.remixable:
-        raise DomainError(
-            f"“{recording.title}” cannot be remixed right now. {verdict.why_not}".strip(),
-            code="not_remixable",
-            status_code=409,
-        )
+    verdict = recording_remixability_require(recording=recording)
     track = DescribedTrack(
         stems=stem_names_for(stem_set=remix.stem_set, recording=recording),
         tempo_bpm=recording.tempo_bpm,

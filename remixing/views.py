@@ -263,6 +263,7 @@ def public_remix(request, share_slug: str):
             "chain": chain,
             "cover_performer": cover_performer,
             "is_author": request.user.is_authenticated and request.user.pk == remix.fan_id,
+            "fork_draft": selectors.fork_draft_for(fan=request.user, parent=remix),
             "credits": credits,
             "share_url": request.build_absolute_uri(
                 reverse("remixing:public_remix", args=[remix.share_slug])
@@ -279,7 +280,8 @@ def public_remix(request, share_slug: str):
 @login_required
 @require_POST
 def remix_fork(request, share_slug: str):
-    """Remix this remix: a new draft from a published remix's recipe."""
+    """Remix this remix: a draft from a published remix's recipe (the fan's open
+    fork of it when there is one; `new=1` starts another)."""
     try:
         parent = selectors.remix_get_published(share_slug=share_slug)
     except NotFound:
@@ -288,7 +290,9 @@ def remix_fork(request, share_slug: str):
     if blocked:
         return blocked
     try:
-        draft = services.remix_fork(fan=request.user, parent=parent)
+        draft = services.remix_fork(
+            fan=request.user, parent=parent, new=request.POST.get("new") == "1"
+        )
     except DomainError as error:
         return _blocked(
             request,

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from catalog.selectors import recording_remixability
-from core.errors import DomainError, NotFound, PermissionDenied
+from core.errors import Conflict, NotFound, PermissionDenied
 from remixing.models import Remix
 from remixing.selectors import remix_delivery_readiness, remix_terms_refusal
 
@@ -51,12 +51,11 @@ def remix_purchase_check(*, fan: Any, remix: Remix) -> None:
     if remix.fan_id != fan.pk:
         raise PermissionDenied("This remix is not yours to export.", code="remix_not_owned")
     if remix.status == Remix.Status.CANCELLED:
-        raise DomainError(
-            "This remix was cancelled and cannot be exported.", code="remix_cancelled"
-        )
+        raise Conflict("This remix was cancelled and cannot be exported.", code="remix_cancelled")
     remixable, why_not = remix_is_remixable(remix=remix)
     if not remixable:
-        raise DomainError(
+        # A valid request the terms in force refuse: 409, as every remixing write answers.
+        raise Conflict(
             f"This track is not open for remixing right now, so this remix cannot be exported. "
             f"{why_not}".strip(),
             code="not_remixable",
@@ -65,7 +64,7 @@ def remix_purchase_check(*, fan: Any, remix: Remix) -> None:
     if not readiness.ready:
         # Paid means delivered or refunded: never take money for a render
         # that has no stems to render from.
-        raise DomainError(readiness.message, code="not_deliverable")
+        raise Conflict(readiness.message, code="not_deliverable")
     for gate in _gates:
         gate(fan=fan, remix=remix)
 

@@ -25,8 +25,11 @@ lease expired or whose message was lost. Fans read plain words (`error`),
 staff the technical detail (`error_detail`).
 
 The package holds one module per side: `stem_sets` (separation, official stems,
-structure analysis) and `remixes` (renders), both on `attempts` (claim, lease,
-progress).
+structure analysis) and `remixes` (renders), both on `attempts`, which owns what
+every job does the same way: the claim's and the finish's locked openings
+(`job_claim_locked`, `job_finish_locked`), the run with its heartbeat and lease
+keeper (`job_run`), a failed attempt (`job_attempt_failed`) and an expired lease
+(`job_lease_expired`); each side says only what is its own.
 """
 
 from .attempts import (

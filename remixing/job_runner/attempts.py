@@ -6,11 +6,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from pathlib import Path
 
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from remixing.leases import (
@@ -21,6 +22,7 @@ from remixing.leases import (
     worker_identity,
 )
 from remixing.models import Remix, StemSet
+from remixing.storage import work_dir
 
 logger = logging.getLogger(__name__)
 
@@ -160,3 +162,86 @@ def interrupted_detail(job) -> str:
         f"Attempt {job.attempts} was interrupted: its worker ({job.lease_owner or 'unknown'}) "
         "stopped renewing its lease."
     )
+
+
+# The steps every job takes the same way, around what each kind does itself. Each
+# `*_locked` step runs inside the caller's transaction.
+
+
+def job_locked(model, pk: int, **where):
+    """The job's row, locked (its own row only), with its recording; None if no row
+    of that id matches `where`."""
+    return (
+        model.objects.select_for_update(of=("self",))
+        .select_related("recording")
+        .filter(pk=pk, **where)
+        .first()
+    )
+
+
+def job_claim_locked(model, pk: int, *, waiting: tuple[str, ...]):
+    """A claim's opening: the job, locked, when a worker may take it now; else why not:
+    "missing", "skipped" (its status is not one of `waiting`: done, cancelled, failed
+    for good) or "busy" (a live lease elsewhere, or a backoff not due yet)."""
+    job = job_locked(model, pk)
+    if job is None:
+        return "missing"
+    if job.status not in waiting:
+        return "skipped"
+    if claim_blocked(job, timezone.now()):
+        return "busy"
+    return job
+
+
+def job_finish_locked(model, pk: int, attempt: int):
+    """A finish's opening: the job, locked, while attempt `attempt` still holds it;
+    else "cancelled" or "superseded", and the attempt writes nothing."""
+    job = job_locked(model, pk)
+    if job is None or job.status == "cancelled":
+        return "cancelled"
+    if job.attempts != attempt or job.status != _running_status(model):
+        return "superseded"
+    return job
+
+
+def job_attempt_failed(model, pk: int, attempt: int, *, then: Callable) -> str:
+    """Attempt `attempt` ended without output: `then(job)` decides what comes next
+    (retry or fail), unless another attempt holds the job by now ("superseded")."""
+    with transaction.atomic():
+        job = job_locked(model, pk, attempts=attempt, status=_running_status(model))
+        if job is None:
+            return "superseded"
+        return then(job)
+
+
+def job_lease_expired(model, pk: int, *, requeue: Callable) -> str:
+    """Sweep: a running job whose lease expired (or whose holder died on this host)
+    goes back to the queue now, through `requeue(job, detail=..., delay=0)`; the
+    interruption counts as an attempt. "" if its lease is live after all."""
+    with transaction.atomic():
+        job = job_locked(model, pk, status=_running_status(model))
+        if job is None or lease_is_live(owner=job.lease_owner, expires_at=job.lease_expires_at):
+            return ""
+        return requeue(job, detail=interrupted_detail(job), delay=0)
+
+
+def job_run(claim, *, model, end: int, scratch: str, work: Callable, failed: Callable) -> str:
+    """One claimed attempt (`claim`: the job and its attempt, or the claim's outcome
+    word, returned as is): `work(job, attempt, progress, folder)` runs with `progress`
+    as its heartbeat, the lease renewed from a side thread and a scratch folder.
+    Cancelled or superseded, it ends quietly; any other exception ends the attempt
+    through `failed(job, attempt, error)`."""
+    if isinstance(claim, str):
+        return claim
+    job, attempt = claim
+    progress = Progress(model=model, pk=job.pk, attempt=attempt, start=0, end=end)
+    try:
+        with lease_kept(progress), work_dir(scratch) as folder:
+            return work(job, attempt, progress, Path(folder))
+    except JobCancelled:
+        return "cancelled"
+    except JobSuperseded:
+        return "superseded"
+    except Exception as error:
+        logger.exception("%s %s: attempt %s failed", model.__name__, job.pk, attempt)
+        return failed(job, attempt, error)

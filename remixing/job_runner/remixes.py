@@ -17,7 +17,6 @@ from remixing import audio
 from remixing.leases import (
     duration_words,
     lease_clear,
-    lease_is_live,
     retry_delay_seconds,
 )
 from remixing.models import Remix, RemixEvent, RemixNotice, StemSet
@@ -35,18 +34,19 @@ from remixing.services.job_records import (
 )
 from remixing.services.remixes import remix_enqueue
 from remixing.services.stems import stemset_for_recording, stemset_request
-from remixing.storage import delete_quietly, local_copy, put, work_dir
+from remixing.storage import delete_quietly, local_copy, put
 
 from .attempts import (
-    JobCancelled,
     JobFailed,
-    JobSuperseded,
     Progress,
     attempt_in_run,
-    claim_blocked,
     failure_detail,
     interrupted_detail,
-    lease_kept,
+    job_attempt_failed,
+    job_claim_locked,
+    job_finish_locked,
+    job_lease_expired,
+    job_run,
     lease_take,
 )
 
@@ -95,36 +95,26 @@ def _remix_retry_or_fail(
     return "retrying"
 
 
-def _remix_attempt_failed(remix_id: int, attempt: int, detail: str, *, retryable: bool) -> str:
-    with transaction.atomic():
-        remix = (
-            Remix.objects.select_for_update()
-            .filter(pk=remix_id, attempts=attempt, status=Remix.Status.RENDERING)
-            .first()
-        )
-        if remix is None:
-            return "superseded"
-        if not retryable:
-            remix_fail_for_good(remix=remix, reason=REMIX_BAD_INPUT, detail=detail)
+def _remix_attempt_failed(remix: Remix, attempt: int, error: Exception) -> str:
+    # A bad input (AudioError, JobFailed) will not heal; anything else is retried
+    # with backoff.
+    detail = failure_detail(error)
+    permanent = isinstance(error, (audio.AudioError, JobFailed))
+
+    def then(locked: Remix) -> str:
+        if permanent:
+            remix_fail_for_good(remix=locked, reason=REMIX_BAD_INPUT, detail=detail)
             return "failed"
-        return _remix_retry_or_fail(remix, detail=detail, delay=None)
+        return _remix_retry_or_fail(locked, detail=detail, delay=None)
+
+    return job_attempt_failed(Remix, remix.pk, attempt, then=then)
 
 
 def remix_lease_expired(*, remix_id: int) -> str:
     """Sweep: a rendering remix whose lease expired (or whose holder died on
     this host) goes back to the queue now; the interruption counts as an
     attempt. "" if its lease is live after all."""
-    with transaction.atomic():
-        remix = (
-            Remix.objects.select_for_update()
-            .filter(pk=remix_id, status=Remix.Status.RENDERING)
-            .first()
-        )
-        if remix is None or lease_is_live(
-            owner=remix.lease_owner, expires_at=remix.lease_expires_at
-        ):
-            return ""
-        return _remix_retry_or_fail(remix, detail=interrupted_detail(remix), delay=0)
+    return job_lease_expired(Remix, remix_id, requeue=_remix_retry_or_fail)
 
 
 def _remix_wait_for_stems(remix: Remix) -> str | None:
@@ -160,19 +150,10 @@ def _remix_wait_for_stems(remix: Remix) -> str | None:
 
 def remix_claim(remix_id: int) -> tuple[Remix, int] | str:
     with transaction.atomic():
-        remix = (
-            Remix.objects.select_for_update(of=("self",))
-            .select_related("recording")
-            .filter(pk=remix_id)
-            .first()
-        )
-        if remix is None:
-            return "missing"
-        if remix.status not in Remix.ACTIVE_STATUSES:
-            return "skipped"
+        remix = job_claim_locked(Remix, remix_id, waiting=Remix.ACTIVE_STATUSES)
+        if isinstance(remix, str):
+            return remix
         now = timezone.now()
-        if claim_blocked(remix, now):
-            return "busy"
         remixability = recording_remixability(recording=remix.recording)
         refusal = remixability.remixable and remix_terms_refusal(
             remix=remix, terms=dict(remixability.terms)
@@ -274,16 +255,9 @@ def _remix_mark_ready(remix: Remix, result: audio.RenderOutput) -> None:
 
 def _remix_finish(remix_id: int, attempt: int, result: audio.RenderOutput) -> str:
     with transaction.atomic():
-        remix = (
-            Remix.objects.select_for_update(of=("self",))
-            .select_related("recording")
-            .filter(pk=remix_id)
-            .first()
-        )
-        if remix is None or remix.status == Remix.Status.CANCELLED:
-            return "cancelled"
-        if remix.attempts != attempt or remix.status != Remix.Status.RENDERING:
-            return "superseded"
+        remix = job_finish_locked(Remix, remix_id, attempt)
+        if isinstance(remix, str):
+            return remix
         remixability = recording_remixability(recording=remix.recording)
         if not remixability.remixable:
             remix_cancel(
@@ -319,52 +293,43 @@ def _remix_finish(remix_id: int, attempt: int, result: audio.RenderOutput) -> st
 
 def render_execute(remix_id: int) -> str:
     """Render one paid remix to MP3 + Ogg (+ WAV when configured)."""
-    claim = remix_claim(remix_id)
-    if isinstance(claim, str):
-        return claim
-    remix, attempt = claim
-    progress = Progress(model=Remix, pk=remix.pk, attempt=attempt, start=0, end=95)
-    try:
-        stems = list(remix.stem_set.stems.order_by("name"))
-        if not stems:
-            raise JobFailed("The stem set has no stems.")
-        tags = remix_file_tags(remix)
-        with lease_kept(progress), work_dir("render") as scratch:
-            scratch = Path(scratch)
-            local: dict[str, Path] = {}
-            for stem in stems:
-                progress.check()
-                # Copy every stem locally first: remote storage yields temp files.
-                with local_copy(stem.lossless) as path:
-                    target = scratch / f"stem-{stem.name}{path.suffix}"
-                    _link_or_copy(path, target)
-                    local[stem.name] = target
-            takes = _cover_takes_local(remix, scratch)
-            progress(0.05, "Mixing")
-            result = audio.render(
-                stems=local,
-                takes=takes,
-                recipe=remix.recipe,
-                out_dir=scratch / "out",
-                basename=f"remix-{remix.pk}",
-                tags=tags,
-                progress=progress,
-                wav=settings.REMIXING_RENDER_WAV,
-            )
-            progress.check()
-            return _remix_finish(remix.pk, attempt, result)
-    except JobCancelled:
-        return "cancelled"
-    except JobSuperseded:
-        return "superseded"
-    except Exception as error:
-        # Every other failure ends this attempt; a bad input (AudioError,
-        # JobFailed) will not heal, anything else is retried with backoff.
-        logger.exception("remix %s: attempt %s failed", remix.pk, attempt)
-        permanent = isinstance(error, (audio.AudioError, JobFailed))
-        return _remix_attempt_failed(
-            remix.pk, attempt, failure_detail(error), retryable=not permanent
-        )
+    return job_run(
+        remix_claim(remix_id),
+        model=Remix,
+        end=95,
+        scratch="render",
+        work=_render,
+        failed=_remix_attempt_failed,
+    )
+
+
+def _render(remix: Remix, attempt: int, progress: Progress, scratch: Path) -> str:
+    stems = list(remix.stem_set.stems.order_by("name"))
+    if not stems:
+        raise JobFailed("The stem set has no stems.")
+    tags = remix_file_tags(remix)
+    local: dict[str, Path] = {}
+    for stem in stems:
+        progress.check()
+        # Copy every stem locally first: remote storage yields temp files.
+        with local_copy(stem.lossless) as path:
+            target = scratch / f"stem-{stem.name}{path.suffix}"
+            _link_or_copy(path, target)
+            local[stem.name] = target
+    takes = _cover_takes_local(remix, scratch)
+    progress(0.05, "Mixing")
+    result = audio.render(
+        stems=local,
+        takes=takes,
+        recipe=remix.recipe,
+        out_dir=scratch / "out",
+        basename=f"remix-{remix.pk}",
+        tags=tags,
+        progress=progress,
+        wav=settings.REMIXING_RENDER_WAV,
+    )
+    progress.check()
+    return _remix_finish(remix.pk, attempt, result)
 
 
 def _cover_credit(remix: Remix) -> dict:

@@ -4,6 +4,7 @@ stems; then the structure analysis of the stems."""
 from __future__ import annotations
 
 import logging
+from functools import partial
 from pathlib import Path
 
 from celery.exceptions import SoftTimeLimitExceeded
@@ -18,7 +19,6 @@ from remixing.enqueue import STRUCTURE, task_enqueue_on_commit
 from remixing.leases import (
     duration_words,
     lease_clear,
-    lease_is_live,
     retry_delay_seconds,
 )
 from remixing.models import Remix, Stem, StemSet, StemSetStructure
@@ -28,18 +28,19 @@ from remixing.services.job_records import (
 )
 from remixing.services.remixes import remix_enqueue
 from remixing.services.stems import stemset_enqueue
-from remixing.storage import local_copy, put, work_dir
+from remixing.storage import local_copy, put
 
 from .attempts import (
-    JobCancelled,
     JobFailed,
-    JobSuperseded,
     Progress,
     attempt_in_run,
-    claim_blocked,
     failure_detail,
     interrupted_detail,
-    lease_kept,
+    job_attempt_failed,
+    job_claim_locked,
+    job_finish_locked,
+    job_lease_expired,
+    job_run,
     lease_take,
 )
 
@@ -53,22 +54,17 @@ STEMS_INTERRUPTED = "Preparing this track was interrupted; we're picking it up a
 STEMS_NOT_REMIXABLE = "This track can no longer be remixed, so we stopped preparing it."
 
 
+# Ready and cancelled sets are done; a set failed for good only starts again by a
+# staff retry.
+STEMSET_WAITING = (StemSet.Status.PENDING, StemSet.Status.RUNNING)
+
+
 def _stemset_claim(stem_set_id: int) -> tuple[StemSet, int] | str:
     with transaction.atomic():
-        stem_set = (
-            StemSet.objects.select_for_update(of=("self",))
-            .select_related("recording")
-            .filter(pk=stem_set_id)
-        ).first()
-        if stem_set is None:
-            return "missing"
-        if stem_set.status in (StemSet.Status.READY, StemSet.Status.CANCELLED):
-            return "skipped"
-        if stem_set.status == StemSet.Status.FAILED:
-            return "skipped"  # failed for good: only a staff retry starts it again
+        stem_set = job_claim_locked(StemSet, stem_set_id, waiting=STEMSET_WAITING)
+        if isinstance(stem_set, str):
+            return stem_set
         now = timezone.now()
-        if claim_blocked(stem_set, now):
-            return "busy"
         recording = stem_set.recording
         if recording is None or not recording_remixability(recording=recording).remixable:
             stemset_end(stem_set, StemSet.Status.CANCELLED, message=STEMS_NOT_REMIXABLE)
@@ -114,33 +110,23 @@ def _stemset_retry_or_fail(stem_set: StemSet, *, detail: str, delay: float | Non
     return "retrying"
 
 
-def _stemset_attempt_failed(stem_set_id: int, attempt: int, detail: str) -> str:
-    with transaction.atomic():
-        stem_set = (
-            StemSet.objects.select_for_update()
-            .filter(pk=stem_set_id, attempts=attempt, status=StemSet.Status.RUNNING)
-            .first()
-        )
-        if stem_set is None:
-            return "superseded"
-        return _stemset_retry_or_fail(stem_set, detail=detail, delay=None)
+def _stemset_attempt_failed(stem_set: StemSet, attempt: int, error: Exception) -> str:
+    # Whatever went wrong (the model would not load, a file vanished, a time
+    # limit), this attempt is over; the next one comes with backoff.
+    detail = failure_detail(error)
+    return job_attempt_failed(
+        StemSet,
+        stem_set.pk,
+        attempt,
+        then=lambda locked: _stemset_retry_or_fail(locked, detail=detail, delay=None),
+    )
 
 
 def stemset_lease_expired(*, stem_set_id: int) -> str:
     """Sweep: a running set whose lease expired (or whose holder died on this
     host) goes back to the queue now; the interruption counts as an attempt.
     Returns "" if its lease is live after all."""
-    with transaction.atomic():
-        stem_set = (
-            StemSet.objects.select_for_update()
-            .filter(pk=stem_set_id, status=StemSet.Status.RUNNING)
-            .first()
-        )
-        if stem_set is None or lease_is_live(
-            owner=stem_set.lease_owner, expires_at=stem_set.lease_expires_at
-        ):
-            return ""
-        return _stemset_retry_or_fail(stem_set, detail=interrupted_detail(stem_set), delay=0)
+    return job_lease_expired(StemSet, stem_set_id, requeue=_stemset_retry_or_fail)
 
 
 def _write_stem_files(
@@ -166,16 +152,9 @@ def _stemset_finish(
     stem_set_id: int, attempt: int, files: list[dict], device: str, runtime: str
 ) -> str:
     with transaction.atomic():
-        stem_set = (
-            StemSet.objects.select_for_update(of=("self",))
-            .select_related("recording")
-            .filter(pk=stem_set_id)
-            .first()
-        )
-        if stem_set is None or stem_set.status == StemSet.Status.CANCELLED:
-            return "cancelled"
-        if stem_set.attempts != attempt or stem_set.status != StemSet.Status.RUNNING:
-            return "superseded"
+        stem_set = job_finish_locked(StemSet, stem_set_id, attempt)
+        if isinstance(stem_set, str):
+            return stem_set
         recording = stem_set.recording
         if recording is None or not recording_remixability(recording=recording).remixable:
             stemset_end(stem_set, StemSet.Status.CANCELLED, message=STEMS_NOT_REMIXABLE)
@@ -257,34 +236,32 @@ def stemset_execute(stem_set_id: int) -> str:
     if row is None:
         return "missing"
     official = row["model_name"] == "official"
-    claim = _stemset_claim(stem_set_id)
-    if isinstance(claim, str):
-        return claim
-    stem_set, attempt = claim
-    progress = Progress(model=StemSet, pk=stem_set.pk, attempt=attempt, start=0, end=90)
+    return job_run(
+        _stemset_claim(stem_set_id),
+        model=StemSet,
+        end=90,
+        scratch="stems",
+        work=partial(_stemset_work, official=official),
+        failed=_stemset_attempt_failed,
+    )
+
+
+def _stemset_work(
+    stem_set: StemSet, attempt: int, progress: Progress, scratch: Path, *, official: bool
+) -> str:
     try:
-        with lease_kept(progress), work_dir("stems") as scratch:
-            scratch = Path(scratch)
-            if official:
-                stems, samplerate, device = _load_official(stem_set.recording, progress)
-                runtime = ""
-            else:
-                stems, samplerate, device, runtime = _separate(stem_set, progress)
-            progress.check()
-            files = _write_stem_files(stem_set, stems, samplerate, scratch, progress)
-            progress.check()
-            return _stemset_finish(stem_set.pk, attempt, files, device, runtime)
-    except JobCancelled:
-        return "cancelled"
-    except JobSuperseded:
-        return "superseded"
-    except Exception as error:
-        # Whatever went wrong (the model would not load, a file vanished, a
-        # time limit), this attempt is over; the next one comes with backoff.
-        if isinstance(error, SoftTimeLimitExceeded):
-            audio.release()  # free GPU memory before anything else
-        logger.exception("stem set %s: attempt %s failed", stem_set.pk, attempt)
-        return _stemset_attempt_failed(stem_set.pk, attempt, failure_detail(error))
+        if official:
+            stems, samplerate, device = _load_official(stem_set.recording, progress)
+            runtime = ""
+        else:
+            stems, samplerate, device, runtime = _separate(stem_set, progress)
+        progress.check()
+        files = _write_stem_files(stem_set, stems, samplerate, scratch, progress)
+        progress.check()
+        return _stemset_finish(stem_set.pk, attempt, files, device, runtime)
+    except SoftTimeLimitExceeded:
+        audio.release()  # free GPU memory before anything else; then the attempt fails
+        raise
 
 
 def _load_official(recording: Recording, progress: Progress):

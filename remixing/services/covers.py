@@ -18,16 +18,16 @@ from django.db import transaction
 
 from accounts.roles import user_public_name
 from catalog.audio_probe import AudioRejected, stream_to_file
-from catalog.selectors import recording_remixability
 from core.errors import Conflict, DomainError, NotFound
-from core.refs import NOT_REMIXABLE
 from remixing.cover_audio import take_decode
 from remixing.engine.cover import LATENCY_MS_MAX, LEAD_S_MAX, SUNG_TEMPO_MAX, SUNG_TEMPO_MIN
 from remixing.engine.recipe import TERM_COVERS
-from remixing.models import CoverTake, Remix, RemixEvent
+from remixing.models import CoverTake, Remix
+from remixing.selectors import recording_remixability_require
 from remixing.storage import delete_quietly, put
 
-from .job_records import remix_event_record
+from .job_records import remix_fan_note_record
+from .remixes import remix_update_recipe
 
 COVERS_NOT_ALLOWED = "covers_not_allowed"
 
@@ -52,17 +52,11 @@ def _remix_open_for_covers(remix: Remix, fan) -> Remix:
     )
     if remix.status != Remix.Status.DRAFT:
         raise Conflict("Takes can only be added to a draft remix.", code="not_draft")
-    verdict = recording_remixability(recording=remix.recording)
-    if not verdict.remixable:
-        raise DomainError(
-            f"“{remix.recording.title}” cannot be remixed right now. {verdict.why_not}".strip(),
-            code=NOT_REMIXABLE,
-        )
+    verdict = recording_remixability_require(recording=remix.recording)
     if verdict.terms.get(TERM_COVERS) is not True:
-        raise DomainError(
+        raise Conflict(
             "The artist's terms for this track do not allow covers.",
             code=COVERS_NOT_ALLOWED,
-            status_code=403,
         )
     if remix.cover_takes.count() >= settings.REMIXING_COVER_TAKES_PER_REMIX:
         raise Conflict(
@@ -129,12 +123,9 @@ def _take_store(*, remix: Remix, fan, decoded, timing: dict) -> CoverTake:
         take.audio.name = stored
         take.save()
         performer = user_public_name(fan, fallback="the fan")
-        remix_event_record(
+        remix_fan_note_record(
             remix=remix,
-            from_status=remix.status,
-            to_status=remix.status,
-            actor_kind=RemixEvent.Actor.FAN,
-            actor=fan,
+            fan=fan,
             reason=f"Cover take recorded; performer: {performer}",
             data={"cover_take": take.ref, "cover_performer": performer, "latency_ms": latency},
         )
@@ -146,12 +137,31 @@ def _take_store(*, remix: Remix, fan, decoded, timing: dict) -> CoverTake:
 
 @transaction.atomic
 def cover_take_delete(*, take: CoverTake, fan) -> None:
-    """The fan throws a take away (not the one their recipe uses)."""
+    """The fan throws a take away: their recording, theirs to delete at any time, also
+    when the track is closed. The take a draft's cover uses is first taken out of the
+    recipe (a new version, saved and recorded by `remix_update_recipe`, as the studio
+    saves). A paid remix keeps its recipe as paid for (its cover stays credited to the
+    fan); only while its render runs, reading the take, must the fan wait."""
     if fan is None or take.fan_id != getattr(fan, "pk", None):
         raise NotFound("Take not found.")
     remix = Remix.objects.select_for_update(no_key=True).get(pk=take.remix_id)
-    if (remix.recipe.get("cover") or {}).get("take") == take.ref:
-        raise Conflict("This take is in your remix; choose another one first.", code="take_in_use")
+    in_recipe = (remix.recipe.get("cover") or {}).get("take") == take.ref
+    if in_recipe and remix.status in Remix.ACTIVE_STATUSES:
+        raise Conflict(
+            "Your remix is being rendered with this take; delete it once the render is done.",
+            code="take_rendering",
+        )
+    if in_recipe and remix.status == Remix.Status.DRAFT:
+        remix_update_recipe(
+            remix=remix,
+            fan=fan,
+            recipe={key: value for key, value in remix.recipe.items() if key != "cover"},
+            audit_reason="Cover vocal taken out of the recipe: its take was deleted",
+            audit_data={"cover_take": take.ref},
+        )
+    remix_fan_note_record(
+        remix=remix, fan=fan, reason="Cover take deleted by the fan", data={"cover_take": take.ref}
+    )
     name = take.audio.name or ""
     take.delete()
     transaction.on_commit(lambda: delete_quietly(name))

@@ -49,6 +49,20 @@ def remix_event_record(
     )
 
 
+def remix_fan_note_record(*, remix: Remix, fan, reason: str, data: dict) -> RemixEvent:
+    """Something the fan did that leaves the remix's status as it is (a take recorded
+    or deleted, a recipe version saved for a reason), in the remix's story."""
+    return remix_event_record(
+        remix=remix,
+        from_status=remix.status,
+        to_status=remix.status,
+        actor_kind=RemixEvent.Actor.FAN,
+        actor=fan,
+        reason=reason,
+        data=data,
+    )
+
+
 @transaction.atomic
 def remix_cancel(
     *,

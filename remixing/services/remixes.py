@@ -19,7 +19,6 @@ from django.db.models import F
 from django.utils import timezone
 
 from catalog.models import Recording
-from catalog.selectors import recording_remixability
 from catalog.terms import TERM_REFUSALS
 from core.errors import Conflict, DomainError, NotFound
 from core.refs import NOT_REMIXABLE
@@ -34,24 +33,18 @@ from remixing.enqueue import RENDER, task_enqueue_on_commit
 from remixing.leases import max_attempts
 from remixing.models import CoverTake, Remix, RemixEvent, RemixNotice, RemixPlay, StemSet
 from remixing.published import remixes_published_changed
-from remixing.selectors import stem_names_for, stemset_bars
+from remixing.selectors import (
+    fork_draft_for,
+    recording_remixability_require,
+    stem_names_for,
+    stemset_bars,
+)
 from remixing.signals import remix_played, remix_published, send_on_commit
 
-from .job_records import remix_event_record
+from .job_records import remix_event_record, remix_fan_note_record
 from .stems import stemset_for_recording
 
 RECIPE_FIELD = "recipe"
-
-
-def _require_remixable(recording: Recording):
-    result = recording_remixability(recording=recording)
-    if not result.remixable:
-        raise DomainError(
-            f"“{recording.title}” cannot be remixed right now. {result.why_not}".strip(),
-            code=NOT_REMIXABLE,
-            fields={"recording": [r.message for r in result.reasons] or ["Not remixable."]},
-        )
-    return result
 
 
 def _require_owner(remix: Remix, fan) -> None:
@@ -91,7 +84,8 @@ def recipe_check(
         for path, message in forbidden:
             fields.setdefault(f"{RECIPE_FIELD}.{path}", []).append(message)
         first_path, first_messages = next(iter(fields.items()))
-        raise DomainError(
+        # Valid, but refused by the terms in force: a conflict with the track's state.
+        raise Conflict(
             f"{first_path}: {first_messages[0]}",
             code="forbidden_transformation",
             fields=fields,
@@ -148,7 +142,7 @@ def remix_create(
     published remix it starts from (credited; the money still follows the
     recording's split versions, like any remix of it)."""
     Recording.objects.select_for_update(no_key=True).filter(pk=recording.pk).first()
-    remixability = _require_remixable(recording)
+    remixability = recording_remixability_require(recording=recording)
     stem_set = stemset_for_recording(recording=recording)
     stems = stem_names_for(stem_set=stem_set, recording=recording)
     if recipe is None:
@@ -210,11 +204,20 @@ def _forkable_parent(parent_id: int) -> Remix:
 
 
 @transaction.atomic
-def remix_fork(*, fan, parent: Remix) -> Remix:
+def remix_fork(*, fan, parent: Remix, new: bool = False) -> Remix:
     """Remix this remix: a draft of the same recording that starts from a
     published remix's recipe, when its author allows it. The recipe is checked
-    against the track's terms of today, like any draft."""
+    against the track's terms of today, like any draft.
+
+    Idempotent per fan and parent: while the fan has an open fork of it (a draft,
+    never paid for), that draft is returned; `new` asks for another one anyway."""
+    # The parent's row lock serialises forks of it, so two clicks at once cannot
+    # both find no open draft and make two (one fan may want several on purpose,
+    # so no unique constraint can say it).
     parent = _forkable_parent(parent.pk)
+    existing = None if new else fork_draft_for(fan=fan, parent=parent)
+    if existing is not None:
+        return existing
     # The parent's cover vocal is its fan's own take: it never travels to a fork.
     recipe = {key: value for key, value in parent.recipe.items() if key != "cover"}
     return remix_create(
@@ -236,12 +239,43 @@ def remix_forks_allow(*, remix: Remix, fan, allow: bool) -> Remix:
     return remix
 
 
+def _recipe_without_cover(recipe: dict) -> dict:
+    return {key: value for key, value in recipe.items() if key != "cover"}
+
+
+def _recipe_checked_for_save(remix: Remix, recipe: Any) -> dict:
+    """The canonical recipe to save. Only taking the cover vocal out (the fan's own
+    take) skips the terms: it removes, never adds, and a closed track or revoked covers
+    must not keep a fan's recording in their remix."""
+    if remix.recipe.get("cover") and recipe == _recipe_without_cover(remix.recipe):
+        return _recipe_without_cover(remix.recipe)
+    remixability = recording_remixability_require(recording=remix.recording)
+    stems = stem_names_for(stem_set=remix.stem_set, recording=remix.recording)
+    canonical = recipe_check(
+        data=recipe,
+        stems=stems,
+        duration_s=_duration_s(remix.recording),
+        terms=remixability.terms,
+        bars=stemset_bars(stem_set=remix.stem_set),
+    )
+    _require_own_take(canonical, remix=remix)
+    return canonical
+
+
 @transaction.atomic
 def remix_update_recipe(
-    *, remix: Remix, fan, recipe: dict, expected_version: int | None = None
+    *,
+    remix: Remix,
+    fan,
+    recipe: dict,
+    expected_version: int | None = None,
+    audit_reason: str = "",
+    audit_data: dict | None = None,
 ) -> Remix:
     """Draft autosave. Each save bumps `recipe_version`; a client that sends
-    the version it edited gets 409 if another tab saved in between."""
+    the version it edited gets 409 if another tab saved in between. With
+    `audit_reason`, a save that changes the recipe is also recorded in the
+    remix's story (autosaves are too many to record each)."""
     _require_owner(remix, fan)
     remix = (
         Remix.objects.select_for_update(no_key=True).select_related("recording").get(pk=remix.pk)
@@ -258,21 +292,15 @@ def remix_update_recipe(
             code="stale_recipe",
             fields={"recipe_version": [f"Current version is {remix.recipe_version}."]},
         )
-    remixability = _require_remixable(remix.recording)
-    stems = stem_names_for(stem_set=remix.stem_set, recording=remix.recording)
-    canonical = recipe_check(
-        data=recipe,
-        stems=stems,
-        duration_s=_duration_s(remix.recording),
-        terms=remixability.terms,
-        bars=stemset_bars(stem_set=remix.stem_set),
-    )
-    _require_own_take(canonical, remix=remix)
+    canonical = _recipe_checked_for_save(remix, recipe)
     if canonical != remix.recipe:
         remix.recipe = canonical
         remix.recipe_version += 1
         remix.preset = engine_presets.classify_recipe(canonical) or ""
         remix.save(update_fields=["recipe", "recipe_version", "preset", "updated_at"])
+        if audit_reason:
+            data = {**(audit_data or {}), "recipe_version": remix.recipe_version}
+            remix_fan_note_record(remix=remix, fan=fan, reason=audit_reason, data=data)
     return remix
 
 
@@ -285,7 +313,7 @@ def remix_request_stems(
         recording = remix.recording
     if recording is None:
         raise DomainError("Say which remix or recording needs stems.")
-    _require_remixable(recording)
+    recording_remixability_require(recording=recording)
     stem_set = stemset_for_recording(recording=recording)
     if remix is not None and remix.stem_set_id != stem_set.pk and remix.status == "draft":
         remix.stem_set = stem_set
@@ -311,7 +339,7 @@ def _recipe_check_against_terms(remix: Remix, terms: dict) -> dict:
         # consent failure like any other, so a paid order is refunded.
         # In the fan's words: the terms' message, without the recipe's field path.
         plain = next(iter(refused.fields.values()), [refused.message])[0]
-        raise DomainError(
+        raise Conflict(
             f"The artist's terms no longer allow this remix. {plain}",
             code=NOT_REMIXABLE,
             fields=refused.fields,
@@ -333,7 +361,7 @@ def remix_render_start(*, remix: Remix, actor=None) -> Remix:
             f"A {remix.get_status_display().lower()} remix cannot be rendered.",
             code="not_renderable",
         )
-    remixability = _require_remixable(remix.recording)
+    remixability = recording_remixability_require(recording=remix.recording)
     _require_own_take(_recipe_check_against_terms(remix, remixability.terms), remix=remix)
     previous = remix.status
     remix.status = Remix.Status.QUEUED
@@ -385,13 +413,13 @@ def remix_publish(*, remix: Remix, fan, title: str, description: str = "") -> Re
         return remix
     if remix.status != Remix.Status.READY or remix.paid_at is None:
         raise Conflict("Only a paid, rendered remix can be published.", code="not_ready")
-    remixability = _require_remixable(remix.recording)
+    remixability = recording_remixability_require(recording=remix.recording)
     if remixability.terms.get("publication") is not True:
         raise DomainError(
             "The rights holders do not allow publishing remixes of this track.",
             code="publication_not_allowed",
             fields={"publication": ["Not allowed by the artist's terms."]},
-            status_code=403,
+            status_code=409,
         )
     remix.title = title
     remix.description = description or ""

@@ -168,7 +168,10 @@ async function saveNow({ force = false } = {}) {
     dirty = true;
     const error = (answer && answer.error) || { message: `The server said ${status}.`, fields: {} };
     showErrors(error.message, error.fields || {});
-    setSaveState(status === 409 ? "changed elsewhere — reload" : "not saved");
+    // 409 is also the terms in force refusing the recipe: only a save made elsewhere
+    // (or a remix that is no longer a draft) asks for a reload.
+    const elsewhere = ["stale_recipe", "not_draft"].includes(error.code);
+    setSaveState(elsewhere ? "changed elsewhere — reload" : "not saved");
     return false;
   }).catch(() => {
     saving = null;

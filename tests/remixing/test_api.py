@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
+from catalog.services.consent import consent_revoke
 from remixing.models import Remix
 from tests.marketplace.billing.factories import entitle
 
@@ -69,14 +71,16 @@ def test_invalid_recipe_is_400_naming_fields(draft, fan, client_for):
     assert "recipe.stems.kazoo" in error["fields"]
 
 
-def test_forbidden_transformation_is_400_naming_field(draft, fan, client_for):
+def test_forbidden_transformation_is_409_naming_field(draft, fan, client_for):
+    # A well-formed recipe that the terms in force refuse: a conflict with the
+    # track's state (409), not bad input (400).
     remix, _ = draft
     response = client_for(fan).put(
         f"/api/v1/remixes/{remix.pk}/recipe/",
         {"recipe": {"version": 1, "key_shift": 2}},
         format="json",
     )
-    assert response.status_code == 400
+    assert response.status_code == 409
     error = response.json()["error"]
     assert error["code"] == "forbidden_transformation"
     assert list(error["fields"]) == ["recipe.key_shift"]
@@ -114,12 +118,12 @@ def test_others_get_404_and_anonymous_403(draft, other_fan, client_for):
     assert APIClient().get(f"/api/v1/remixes/{remix.pk}/").status_code == 403
 
 
-def test_create_for_non_remixable_track_is_400(make_recording, fan, client_for):
+def test_create_for_non_remixable_track_is_409(make_recording, fan, client_for):
     recording, _ = make_recording(remixable=False)
     response = client_for(fan).post(
         "/api/v1/remixes/", {"recording_id": recording.pk}, format="json"
     )
-    assert response.status_code == 400
+    assert response.status_code == 409
     assert response.json()["error"]["code"] == "not_remixable"
 
 
@@ -136,7 +140,8 @@ def test_presets(make_recording, fan, client_for):
     response = client.post(
         "/api/v1/remixes/", {"recording_id": recording.pk, "preset": "instrumental"}, format="json"
     )
-    assert response.status_code == 400
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "forbidden_transformation"
     assert "recipe.stems.vocals" in response.json()["error"]["fields"]
 
 
@@ -150,3 +155,43 @@ def test_fan_without_subscriptions_cannot_create_remixes(make_recording, other_f
     assert body["code"] == "premium_required"
     assert "Premium" in body["message"]
     assert not Remix.objects.filter(fan=other_fan).exists()
+
+
+def test_a_closed_track_refuses_every_remixing_write_alike(draft, fan, client_for):
+    """The terms in force closing the track is one refusal: the same 409, code,
+    message and fields from recipe save, Describe, stems and takes."""
+    remix, recording = draft
+    consent_revoke(party=recording.artist_party, actor=recording.artist_party.user)
+    client = client_for(fan)
+    base = f"/api/v1/remixes/{remix.pk}/"
+    take = SimpleUploadedFile("take.webm", b"never decoded: refused first", "audio/webm")
+    answers = {
+        "recipe": client.put(f"{base}recipe/", {"recipe": {"version": 1}}, format="json"),
+        "describe": client.post(f"{base}describe/", {"text": "slower"}, format="json"),
+        "stems": client.post(f"{base}stems/"),
+        "takes": client.post(f"{base}takes/", {"lead_s": "1", "audio": take}, format="multipart"),
+    }
+    assert {name: a.status_code for name, a in answers.items()} == dict.fromkeys(answers, 409)
+    bodies = [a.json() for a in answers.values()]
+    assert bodies[0]["error"]["code"] == "not_remixable"
+    assert bodies[0]["error"]["fields"]["recording"]
+    assert all(body == bodies[0] for body in bodies), bodies
+
+
+def test_the_schema_documents_the_terms_refusal(db):
+    from drf_spectacular.generators import SchemaGenerator
+
+    paths = SchemaGenerator().get_schema(request=None, public=True)["paths"]
+    error = {"$ref": "#/components/schemas/Error"}
+    for path, method in (
+        ("/api/v1/remixes/", "post"),
+        ("/api/v1/remixes/{remix_id}/recipe/", "put"),
+        ("/api/v1/remixes/{remix_id}/recipe/", "patch"),
+        ("/api/v1/remixes/{remix_id}/describe/", "post"),
+        ("/api/v1/remixes/{remix_id}/stems/", "post"),
+        ("/api/v1/remixes/{remix_id}/takes/", "post"),
+        ("/api/v1/remixes/{remix_id}/publish/", "post"),
+    ):
+        conflict = paths[path][method]["responses"]["409"]
+        assert "terms in force" in conflict["description"], (path, method)
+        assert conflict["content"]["application/json"]["schema"] == error, (path, method)

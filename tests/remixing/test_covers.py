@@ -13,7 +13,7 @@ from django.test import Client
 from mutagen import File as MutagenFile
 from rest_framework.test import APIClient
 
-from catalog.services.consent import consent_terms_change
+from catalog.services.consent import consent_revoke, consent_terms_change
 from catalog.terms import DEFAULT_CONSENT_TERMS
 from core.errors import DomainError
 from remixing import job_runner
@@ -170,7 +170,7 @@ def test_who_may_upload(draft, fan, other_fan, api, takes, make_recording, setti
     recording, _ = make_recording(official_stems=True)
     closed = remix_create(fan=fan, recording=recording)
     no_covers = upload(api(fan), closed, takes["good"])
-    assert no_covers.status_code == 403
+    assert no_covers.status_code == 409
     assert no_covers.json()["error"]["message"] == (
         "The artist's terms for this track do not allow covers."
     )
@@ -218,6 +218,13 @@ def test_the_recipe_names_only_this_remixs_own_takes(draft, fan, api, takes, mak
         url, {"recipe": {"version": 1, "cover": _cover(take) | {"take": "ab" * 16}}}, format="json"
     )
     assert made_up.status_code == 400
+
+
+def chosen_take(client, remix, path: Path) -> CoverTake:
+    """A take recorded by the remix's fan, then chosen as its cover vocal."""
+    take = CoverTake.objects.get(ref=upload(client, remix, path).json()["id"])
+    remix_update_recipe(remix=remix, fan=remix.fan, recipe={"version": 1, "cover": _cover(take)})
+    return take
 
 
 def _render(remix, settings, django_capture_on_commit_callbacks):
@@ -285,8 +292,7 @@ def test_covers_revoked_after_the_draft_refuses_the_render_like_any_consent_fail
     draft, fan, api, takes, settings, django_capture_on_commit_callbacks
 ):
     remix, recording, artist = draft
-    take = CoverTake.objects.get(ref=upload(api(fan), remix, takes["good"]).json()["id"])
-    remix_update_recipe(remix=remix, fan=fan, recipe={"version": 1, "cover": _cover(take)})
+    chosen_take(api(fan), remix, takes["good"])
     consent_terms_change(
         party=recording.artist_party,
         actor=artist,
@@ -309,8 +315,7 @@ def test_covers_revoked_while_queued_cancels_the_job(
     draft, fan, api, takes, django_capture_on_commit_callbacks
 ):
     remix, recording, artist = draft
-    take = CoverTake.objects.get(ref=upload(api(fan), remix, takes["good"]).json()["id"])
-    remix_update_recipe(remix=remix, fan=fan, recipe={"version": 1, "cover": _cover(take)})
+    chosen_take(api(fan), remix, takes["good"])
     with django_capture_on_commit_callbacks(execute=False):
         remix_render_start(remix=remix)
     consent_terms_change(
@@ -381,8 +386,7 @@ def test_deleting_the_account_deletes_the_takes(
 
 def test_a_fork_never_takes_the_parents_cover_take(draft, fan, other_fan, api, takes):
     remix, _, _ = draft
-    take = CoverTake.objects.get(ref=upload(api(fan), remix, takes["good"]).json()["id"])
-    remix_update_recipe(remix=remix, fan=fan, recipe={"version": 1, "cover": _cover(take)})
+    chosen_take(api(fan), remix, takes["good"])
     from django.utils import timezone
 
     from remixing.services import remix_fork
@@ -393,3 +397,62 @@ def test_a_fork_never_takes_the_parents_cover_take(draft, fan, other_fan, api, t
     remix.refresh_from_db()
     fork = remix_fork(fan=other_fan, parent=remix)
     assert "cover" not in fork.recipe  # the take is the parent's fan's own voice
+
+
+def test_the_chosen_take_of_a_closed_track_is_taken_out_of_the_draft_then_deleted(
+    draft, fan, api, takes, settings, django_capture_on_commit_callbacks
+):
+    # The artist revoked consent: the studio is closed, so "choose another take
+    # first" cannot be done; the fan's own recording must still be deletable.
+    remix, recording, artist = draft
+    take = chosen_take(api(fan), remix, takes["good"])
+    remix.refresh_from_db()
+    version = remix.recipe_version
+    consent_revoke(party=recording.artist_party, actor=artist, reason="closing the track")
+    browser = Client()
+    browser.force_login(fan)
+    with django_capture_on_commit_callbacks(execute=True):
+        page = browser.post(f"/my/remixes/{remix.pk}/takes/{take.ref}/delete/", follow=True)
+    assert "Take 1 deleted." in page.content.decode()
+    assert not CoverTake.objects.filter(pk=take.pk).exists()
+    assert stored_takes(Path(settings.MEDIA_ROOT)) == []
+    remix.refresh_from_db()
+    assert remix.status == Remix.Status.DRAFT
+    assert "cover" not in remix.recipe and remix.recipe_version == version + 1
+    # Saved as the studio saves, and recorded: the new version, then the deletion.
+    saved = remix.events.get(reason__startswith="Cover vocal taken out of the recipe")
+    assert saved.data == {"cover_take": take.ref, "recipe_version": version + 1}
+    assert saved.actor_id == fan.pk and saved.actor_kind == RemixEvent.Actor.FAN
+    deleted = remix.events.get(reason="Cover take deleted by the fan")
+    assert deleted.data == {"cover_take": take.ref} and deleted.pk > saved.pk
+
+
+def test_the_chosen_take_goes_through_the_api_when_covers_were_revoked(
+    draft, fan, api, takes, settings, django_capture_on_commit_callbacks
+):
+    remix, recording, artist = draft
+    take = chosen_take(api(fan), remix, takes["good"])
+    consent_terms_change(
+        party=recording.artist_party, actor=artist, terms={**DEFAULT_CONSENT_TERMS, "covers": False}
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api(fan).delete(f"/api/v1/remixes/{remix.pk}/takes/{take.ref}/")
+    assert response.status_code == 204, response.content
+    remix.refresh_from_db()
+    assert "cover" not in remix.recipe and not CoverTake.objects.filter(pk=take.pk).exists()
+    assert stored_takes(Path(settings.MEDIA_ROOT)) == []
+
+
+def test_a_take_a_render_is_reading_waits_for_the_render(draft, fan, api, takes):
+    remix, _, _ = draft
+    take = chosen_take(api(fan), remix, takes["good"])
+    Remix.objects.filter(pk=remix.pk).update(status=Remix.Status.QUEUED)
+    refused = api(fan).delete(f"/api/v1/remixes/{remix.pk}/takes/{take.ref}/")
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "take_rendering"
+    assert CoverTake.objects.filter(pk=take.pk).exists()
+    # Rendered: the paid recipe stays as it was, the take goes, the cover stays credited.
+    Remix.objects.filter(pk=remix.pk).update(status=Remix.Status.READY)
+    assert api(fan).delete(f"/api/v1/remixes/{remix.pk}/takes/{take.ref}/").status_code == 204
+    remix.refresh_from_db()
+    assert remix.recipe["cover"]["take"] == take.ref
+    assert not CoverTake.objects.filter(pk=take.pk).exists()

@@ -190,7 +190,7 @@ def test_publish_refused_when_terms_forbid(
     remix.refresh_from_db()
     with pytest.raises(DomainError) as error:
         remix_publish(remix=remix, fan=fan, title="Nope")
-    assert error.value.code == "publication_not_allowed" and error.value.status_code == 403
+    assert error.value.code == "publication_not_allowed" and error.value.status_code == 409
 
 
 def test_draft_cannot_be_published(make_recording, fan):

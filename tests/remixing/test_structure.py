@@ -92,7 +92,7 @@ def test_studio_gets_the_structure_and_terms_hold_the_arrangement(analysed, fan)
         {"recipe": {"version": 1, "arrangement": arrangement}},
         format="json",
     )
-    assert response.status_code == 400
+    assert response.status_code == 409
     assert response.json()["error"]["code"] == "forbidden_transformation"
     assert list(response.json()["error"]["fields"]) == ["recipe.arrangement"]
     # Off the bars: named as such.

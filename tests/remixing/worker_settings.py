@@ -10,9 +10,16 @@ import os
 
 from config.settings.test import *  # noqa: F403
 from config.settings.test import CELERY_BROKER_TRANSPORT_OPTIONS as _BROKER_OPTIONS
-from config.settings.test import CELERY_BROKER_URL, MEDIA_ROOT, XDIST_WORKER
+from config.settings.test import (
+    CELERY_BROKER_URL,
+    MEDIA_ROOT,
+    SEPARATION_BACKEND,
+    XDIST_WORKER,
+)
 
 MEDIA_ROOT = os.environ.get("CLEARMIX_TEST_MEDIA_ROOT", MEDIA_ROOT)
+# A test that separates as an install without weights does (the demo's case).
+SEPARATION_BACKEND = os.environ.get("CLEARMIX_TEST_SEPARATION_BACKEND", SEPARATION_BACKEND)
 
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _folder = os.environ.get("CLEARMIX_TEST_BROKER_DIR", "")

@@ -40,6 +40,7 @@ def test_not_remixable_is_refused(fan):
     with pytest.raises(DomainError) as caught:
         order_checkout_start(fan=fan, remix=remix, **URLS)
     assert caught.value.code == "not_remixable"
+    assert caught.value.status_code == 409  # as every remixing write refuses it
     assert not Order.objects.exists()
 
 

@@ -58,11 +58,16 @@ class Pipeline:
         """Without a worker: run what a worker would (stems, paid orders, renders)."""
         if self.real:
             return
+        from catalog.models import Recording
         from marketplace.billing.fulfilment import order_fulfil
         from marketplace.models import Order
         from remixing import tasks
         from remixing.models import OFFICIAL_MODEL, RecordingPreview, Remix, StemSet
 
+        # What becoming remixable queued (stems made before any fan arrives).
+        unprepared = Recording.objects.filter(is_remixable=True, stem_sets__isnull=True)
+        if ids := list(unprepared.values_list("pk", flat=True)):
+            tasks.stems_prepare(ids)
         for stem_set in StemSet.objects.filter(status__in=["pending"]):
             if stem_set.model_name == OFFICIAL_MODEL:
                 tasks.stems_import_official(stem_set.pk)

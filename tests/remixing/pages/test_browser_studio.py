@@ -22,6 +22,13 @@ os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 pytestmark = pytest.mark.browser
 
 
+def open_studio(page, pipeline, fan, recording) -> None:
+    """Sign in as `fan` and open the studio of `recording`, its stems ready."""
+    login(page, fan.email, PASSWORD)
+    page.goto(f"/studio/tracks/{recording.pk}/")
+    wait_for(lambda: page.locator("[data-studio][data-state=ready]").count(), 60, pipeline, 0.3)
+
+
 @pytest.fixture
 def browser_fan(transactional_db):
     user = UserFactory(email="studio-fan@example.com", is_fan=True)
@@ -55,9 +62,7 @@ def test_rejected_recipe_and_forbidden_controls(
     recording, _ = make_recording(
         official_stems=True, terms={"key": False, "vocals_isolated": False}
     )
-    login(page, browser_fan.email, PASSWORD)
-    page.goto(f"/studio/tracks/{recording.pk}/")
-    wait_for(lambda: page.locator("[data-studio][data-state=ready]").count(), 60, pipeline, 0.3)
+    open_studio(page, pipeline, browser_fan, recording)
     # Forbidden by the terms: disabled, with the reason next to it.
     assert page.locator("#key").is_disabled()
     assert "not allowed by the artist" in page.locator("#key-why").inner_text()
@@ -89,15 +94,31 @@ def test_rejected_recipe_and_forbidden_controls(
     wait_for(lambda: Remix.objects.get(pk=remix.pk).recipe.get("fade_out_s") == 0.5, 20, None, 0.3)
 
 
+def test_a_track_closed_while_editing_says_not_saved_not_changed_elsewhere(
+    pipeline, live_server, page, browser_fan, make_recording
+):
+    # The terms in force refusing a save is a 409 like a save made in another tab;
+    # only the latter asks for a reload.
+    from catalog.services.consent import consent_revoke
+
+    recording, artist = make_recording(official_stems=True)
+    open_studio(page, pipeline, browser_fan, recording)
+    consent_revoke(party=recording.artist_party, actor=artist, reason="closing")
+    page.locator("#fade-out").focus()
+    page.keyboard.press("ArrowRight")
+    page.locator("h1").click()
+    page.wait_for_selector("[data-errors]:visible")
+    assert "cannot be remixed right now" in page.locator("[data-errors]").inner_text()
+    assert page.locator("[data-save-state]").get_attribute("data-state") == "not saved"
+
+
 def test_the_last_edit_survives_an_immediate_reload(
     pipeline, live_server, page, browser_fan, make_recording
 ):
     # Found: edit, reload within a second and accept the leave-page prompt: in
     # one try of two the studio reopened an older version.
     recording, _ = make_recording(official_stems=True)
-    login(page, browser_fan.email, PASSWORD)
-    page.goto(f"/studio/tracks/{recording.pk}/")
-    wait_for(lambda: page.locator("[data-studio][data-state=ready]").count(), 60, pipeline, 0.3)
+    open_studio(page, pipeline, browser_fan, recording)
     page.on("dialog", lambda dialog: dialog.accept())
     remix = Remix.objects.filter(fan=browser_fan, recording=recording).latest("pk")
     for attempt in range(1, 4):
@@ -152,9 +173,7 @@ def test_the_studio_streams_light_previews_never_lossless_files(
     recording, _ = make_recording(official_stems=True)
     fetched: list[str] = []
     page.on("request", lambda r: fetched.append(r.url) if "/media/" in r.url else None)
-    login(page, browser_fan.email, PASSWORD)
-    page.goto(f"/studio/tracks/{recording.pk}/")
-    wait_for(lambda: page.locator("[data-studio][data-state=ready]").count(), 60, pipeline, 0.3)
+    open_studio(page, pipeline, browser_fan, recording)
     stem_set = StemSet.objects.get(recording=recording, status="ready")
     stems = list(stem_set.stems.all())
     assert all(stem.has_light_streams for stem in stems)

@@ -3,7 +3,12 @@ the credit chain on the page and in the file tags, and the money unchanged."""
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
+from django.db import connection, connections
+from django.test import Client
 from django.utils import timezone
 
 from remixing.job_runner import remix_file_tags
@@ -131,3 +136,51 @@ def test_the_fans_own_page_of_a_fork_names_its_inspiration(client, dusk, bo):
     client.force_login(bo)
     html = client.get(f"/my/remixes/{fork.pk}/").content.decode()
     assert "Inspired by “Blue Dusk” by @ada. They are credited, not paid" in html
+
+
+def test_clicking_twice_opens_the_same_draft_unless_the_fan_asks_for_another(client, dusk, bo):
+    Remix.objects.filter(pk=dusk.pk).update(allow_forks=True)
+    page = f"/studio/r/{dusk.share_slug}/"
+    client.force_login(bo)
+    first = client.post(f"{page}fork/")
+    second = client.post(f"{page}fork/")
+    draft = Remix.objects.get(fan=bo, parent=dusk)  # one draft, not two
+    assert first["Location"] == second["Location"] == f"/studio/remixes/{draft.pk}/"
+    assert draft.events.count() == 1
+    # The page says so: open that draft, or start another on purpose.
+    html = client.get(page).content.decode()
+    assert f'href="/studio/remixes/{draft.pk}/" data-testid="fork-draft"' in html
+    another = client.post(f"{page}fork/", {"new": "1"})
+    newer = Remix.objects.filter(fan=bo, parent=dusk).exclude(pk=draft.pk).get()
+    assert another["Location"] == f"/studio/remixes/{newer.pk}/"
+    # Someone else's click is their own draft; a fork no longer a draft is not reopened.
+    cy = UserFactory(handle="cy")
+    entitle(cy)
+    client.force_login(cy)
+    client.post(f"{page}fork/")
+    assert Remix.objects.filter(fan=cy, parent=dusk).count() == 1
+    Remix.objects.filter(fan=cy).update(status=Remix.Status.CANCELLED)
+    client.post(f"{page}fork/")
+    assert Remix.objects.filter(fan=cy, parent=dusk, status=Remix.Status.DRAFT).count() == 1
+
+
+def test_clicks_at_the_same_moment_make_one_draft(transactional_db, dusk, bo):
+    if connection.vendor != "postgresql":
+        pytest.skip("Needs PostgreSQL: SQLite serialises all writers anyway.")
+    Remix.objects.filter(pk=dusk.pk).update(allow_forks=True)
+    barrier = threading.Barrier(4)
+
+    def click(_: int) -> str:
+        try:
+            browser = Client()
+            browser.force_login(bo)
+            barrier.wait()
+            response = browser.post(f"/studio/r/{dusk.share_slug}/fork/")
+            return response.get("Location", str(response.status_code))
+        finally:
+            connections.close_all()  # this thread's own connection
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(click, range(4), timeout=60))
+    draft = Remix.objects.get(fan=bo, parent=dusk)
+    assert answers == [f"/studio/remixes/{draft.pk}/"] * 4
