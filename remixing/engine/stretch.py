@@ -199,7 +199,8 @@ def stretch_in_pieces(
     """``stretch`` (one Rubber Band pass over a piece) run on overlapping pieces at once.
 
     ``expected_length`` is what one pass over ``audio`` returns; the joined result has
-    exactly that length, each piece placed where one pass would have put it.
+    exactly that length, each piece placed where one pass would have put it (less the
+    few milliseconds each seam may move it to meet its neighbour in phase).
     """
     spans, cut_in = piece_spans(audio, samplerate, workers, min_piece_s)
     if len(spans) == 1:
