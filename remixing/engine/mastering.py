@@ -19,6 +19,7 @@ import numpy as np
 from scipy.ndimage import minimum_filter1d, uniform_filter1d
 
 from .analysis import as_2d, integrated_loudness_fast, true_peak_envelope
+from .loudness import integrated_loudness as compiled_loudness
 from .parallel import available_cores
 
 TARGET_LUFS = -14.0
@@ -92,7 +93,7 @@ def normalise_loudness(
     """Gain + true-peak limiting so the result measures ``target_lufs`` and peaks under
     ``ceiling_dbtp``.
 
-    One loudness measurement of the mix (libebur128, in C) and one oversampled
+    One loudness measurement of the mix (compiled, see :func:`_loudness`) and one oversampled
     true-peak pass. Gain scales loudness exactly (dB for dB), so without limiting no
     further measurement is needed; only when the limiter bites is the limited result
     measured again, and the gain corrected (a secant step) until it is within
@@ -134,7 +135,7 @@ def _normalise(
         if float(curve.min()) >= 1.0:
             return _result(x, envelope, g, None, gain_db, loudness + gain_db)
         y = x * (g * curve)
-        measured = integrated_loudness_fast(y, samplerate, executor=pool, pieces=cores)
+        measured = _loudness(y, samplerate, pool, cores)
         applied_db = gain_db
         error = target_lufs - measured
         if abs(error) <= _LOUDNESS_TOLERANCE_LU or gain_db >= MAX_GAIN_DB:
@@ -160,16 +161,16 @@ def _allow_for_limiter(
     predicts most of that shortfall; two fixed-point steps refine it. The loop that
     follows measures and corrects as before: the guess only saves measurements.
     """
-    flat = x.reshape(-1)
-    total = float(np.dot(flat, flat))
+    energy = np.square(as_2d(x)).sum(axis=0)  # per sample, over channels
+    total = float(energy.sum(dtype=np.float64))
     base = gain_db
     for _ in range(2):
         curve = limiter_gain(envelope * np.float32(10 ** (gain_db / 20)), ceiling_lin, samplerate)
         limited = np.flatnonzero(curve < 1.0)
         if not limited.size or not total > 0:
             return gain_db
-        energy = np.square(as_2d(x)[:, limited], dtype=np.float64).sum(axis=0)
-        removed = float(np.dot(energy, 1.0 - np.square(curve[limited], dtype=np.float64)))
+        kept = np.square(curve[limited], dtype=np.float64)
+        removed = float(np.dot(energy[limited], 1.0 - kept))
         gain_db = min(MAX_GAIN_DB, base - 10 * math.log10(max(1e-6, 1.0 - removed / total)))
     return gain_db
 
@@ -177,22 +178,21 @@ def _allow_for_limiter(
 def _measure(
     x: np.ndarray, samplerate: int, pool: ThreadPoolExecutor, cores: int
 ) -> tuple[float, np.ndarray]:
-    """Integrated loudness and the true-peak envelope of ``x``, at the same time.
-
-    Both release the GIL (libebur128 in C, the compiled true-peak kernel), so one meter
-    per core (on consecutive stretches) and the envelope's spans all run at once: on 2
-    cores the two passes take about half their sum. (The meters have a pool of their
-    own, waited on from a side thread: a task waiting on the pool it runs in could hold
-    its only free worker.)
-    """
+    """Integrated loudness and the true-peak envelope of ``x``, each spread over the
+    cores (both kernels are compiled and release the GIL)."""
     if not x.size:
         return integrated_loudness_fast(x, samplerate), np.zeros(0, dtype=np.float32)
-    with ThreadPoolExecutor(max_workers=1) as side, ThreadPoolExecutor(cores) as meters:
-        measuring = side.submit(
-            integrated_loudness_fast, x, samplerate, executor=meters, pieces=cores
-        )
-        envelope = true_peak_envelope(x, executor=pool, pieces=cores)
-        return measuring.result(), envelope
+    envelope = true_peak_envelope(x, executor=pool, pieces=cores)
+    return _loudness(x, samplerate, pool, cores), envelope
+
+
+def _loudness(x: np.ndarray, samplerate: int, pool: ThreadPoolExecutor, cores: int) -> float:
+    """BS.1770-4 integrated loudness: the compiled meter of :mod:`.loudness` on every
+    core for mono and stereo (libebur128 holds the GIL, so its meters could not share
+    the cores; the two agree to 1e-6 LU), libebur128 for more channels."""
+    if as_2d(x).shape[0] <= 2:
+        return compiled_loudness(x, samplerate, executor=pool, pieces=cores)
+    return integrated_loudness_fast(x, samplerate)
 
 
 def _result(

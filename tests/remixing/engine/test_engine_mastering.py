@@ -111,13 +111,13 @@ def test_first_gain_allows_for_the_limiter(monkeypatch):
     limiter removes, instead of measuring a result 0.05-0.1 LU short and correcting it."""
     song = synth_track(seed=11, bpm=124, key="G minor", duration_s=20, samplerate=SR)
     measured: list[float] = []
-    real = mastering.integrated_loudness_fast
+    real = mastering.compiled_loudness
 
     def counting(audio, samplerate, **kwargs):
         measured.append(real(audio, samplerate, **kwargs))
         return measured[-1]
 
-    monkeypatch.setattr(mastering, "integrated_loudness_fast", counting)
+    monkeypatch.setattr(mastering, "compiled_loudness", counting)
     result = mastering.normalise_loudness(0.05 * song["mix"], SR)
     assert result.limited
     assert len(measured) == 2
