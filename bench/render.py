@@ -5,10 +5,14 @@
 
 Prints a table with per-stage timings and, beside each stage, the floor of the
 library calls it cannot avoid, measured in the same run on the same audio:
-mix = summing the stems with numpy; stretch = one pedalboard.time_stretch;
-effects = one pedalboard board; master = one libebur128 loudness measurement
-plus one oversampled true-peak pass; encode = the ffmpeg encoders alone, run
-concurrently. Then the ratio, and last one JSON line. Beside wall time, each
+mix = summing the stems with numpy; stretch = the same Rubber Band pieces the
+render cuts, stretched at once in threads (and, beside it, one pedalboard.time_stretch
+over the whole mix: the one-pass figure the pieces replace); effects = one
+pedalboard board; master = one loudness measurement plus one oversampled true-peak
+pass, with the compiled kernels the stage uses, on the same cores; encode = the
+ffmpeg encoders alone, reading the PCM from a file, run concurrently. Before the
+measured renders, one unmeasured 10 s render (what a worker pays once; --cold skips
+it). Then the ratio, and last one JSON line. Beside wall time, each
 scenario's CPU seconds (this process and its ffmpeg children): on a shared
 machine they say what the work costs when wall time says how busy the box is.
 """
@@ -34,8 +38,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pedalboard
 
 from remixing.engine import mixing, stretch
-from remixing.engine.analysis import integrated_loudness_fast, true_peak_envelope
+from remixing.engine.analysis import true_peak_envelope
 from remixing.engine.audio_io import encode_to, mp3_args, ogg_args
+from remixing.engine.loudness import integrated_loudness
 from remixing.engine.parallel import available_cores
 from remixing.engine.recipe import recipe_validate
 from remixing.engine.render import render_remix
@@ -157,9 +162,15 @@ def floors(
     board = mixing.effects_board(recipe_obj.effects)
     if board is not None:
         result["effects"] = _timed(lambda: board(stretched, float(SR)))
-    result["master"] = _timed(
-        lambda: (integrated_loudness_fast(stretched, SR), true_peak_envelope(stretched))
-    )
+    cores = available_cores()
+
+    def master_floor():
+        # One measurement of each kind with the kernels the stage uses, on the same cores.
+        with ThreadPoolExecutor(cores) as pool:
+            integrated_loudness(stretched, SR, executor=pool, pieces=cores)
+            true_peak_envelope(stretched, executor=pool, pieces=cores)
+
+    result["master"] = _timed(master_floor)
     result["encode"] = _encode_floor(np.clip(stretched * 0.3, -1, 1), formats, out_dir)
     return result, one_pass
 

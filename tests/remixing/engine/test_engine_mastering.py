@@ -91,20 +91,6 @@ def test_envelope_is_resample_polys_on_any_number_of_threads(hot_mix):
     )
 
 
-@pytest.mark.parametrize("pieces", [2, 3, 4])
-def test_loudness_in_pieces_is_the_one_pass_measurement(pieces):
-    """Meters on consecutive stretches, gated together, measure exactly the one-pass
-    blocks: only the K-weighting filter's first milliseconds at each cut differ."""
-    rng = np.random.default_rng(pieces)
-    n = 45 * SR
-    audio = (rng.standard_normal((2, n)) * np.linspace(0.001, 0.3, n)).astype(np.float32)
-    one_pass = analysis.integrated_loudness_fast(audio, SR)
-    with ThreadPoolExecutor(pieces) as pool:
-        split = analysis.integrated_loudness_fast(audio, SR, executor=pool, pieces=pieces)
-    assert split == pytest.approx(one_pass, abs=1e-4)
-    assert one_pass == pytest.approx(analysis.integrated_loudness(audio, SR), abs=0.05)
-
-
 def test_first_gain_allows_for_the_limiter(monkeypatch):
     """A mix the limiter touches lightly lands on target with one measurement of the mix
     and one of the limited result: the first gain already makes up the energy the
