@@ -17,6 +17,12 @@ What that means while Redis is away:
 
 Errors other than an unreachable Redis (a wrong type, a bad command) are
 raised as before.
+
+`clear()` deletes this cache's keys only. Django's RedisCache.clear() is
+FLUSHDB, and the cache shares its Redis database with the Celery broker
+(REDIS_URL is both): a clear would also delete every queued task (and, under
+pytest-xdist, the tasks of the other test processes, whose keys carry their
+own prefix in the same database).
 """
 
 from __future__ import annotations
@@ -79,11 +85,30 @@ class FallbackRedisCache(RedisCache):
         )
 
 
+def redis_clear_own_keys(cache: FallbackRedisCache) -> bool:
+    """Delete the keys Django made for this cache ("<KEY_PREFIX>:<version>:<key>",
+    the default key function) and nothing else in the database: not the
+    broker's queues ("default", "unacked", "_kombu.*", a prefix of its own)."""
+    prefix = "".join(f"\\{c}" if c in "*?[]\\" else c for c in cache.key_prefix)
+    client = cache._cache.get_client(None, write=True)
+    batch: list[bytes] = []
+    for key in client.scan_iter(match=f"{prefix}:[0-9]*:*", count=1000):
+        batch.append(key)
+        if len(batch) == 500:
+            client.delete(*batch)
+            batch.clear()
+    if batch:
+        client.delete(*batch)
+    return True
+
+
 def _guarded(name: str):
+    redis_method = redis_clear_own_keys if name == "clear" else getattr(RedisCache, name)
+
     def method(self: FallbackRedisCache, *args: Any, **kwargs: Any) -> Any:
         if not self.redis_is_skipped():
             try:
-                return getattr(RedisCache, name)(self, *args, **kwargs)
+                return redis_method(self, *args, **kwargs)
             except UNREACHABLE as exc:
                 self._mark_down(exc)
         return getattr(self._local, name)(*args, **kwargs)

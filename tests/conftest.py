@@ -14,6 +14,8 @@ pytest_plugins = [
     "tests.fixtures.rate_limits",
     "tests.fixtures.fault_proxy",
     "tests.fixtures.demo_audio",
+    "tests.fixtures.xdist_groups",
+    "tests.fixtures.test_db",
 ]
 
 # Tests that start real Celery worker processes wait on them with timeouts;
