@@ -38,6 +38,10 @@ else:
         # seconds (100 s by default); a test with a 5 s timeout needs ~1 s.
         "unacked_restore_interval": 1,
         "unacked_restore_throttle": 1,
+        # A worker SIGKILLed while it held the restore lock (taken every second above)
+        # would keep every other worker from restoring its message for kombu's default
+        # 300 s: the crash tests' second worker then waits past their timeouts.
+        "unacked_mutex_expire": 5,
     }
     if XDIST_WORKER:
         # The test process's keys (see config.settings.test).
