@@ -15,7 +15,7 @@ pytest_plugins = [
     "tests.fixtures.fault_proxy",
     "tests.fixtures.demo_audio",
     "tests.fixtures.xdist_groups",
-    "tests.fixtures.test_db",
+    "tests.fixtures.databases",
 ]
 
 # Tests that start real Celery worker processes wait on them with timeouts;
