@@ -97,15 +97,7 @@ def test_a_fan_records_takes_picks_one_and_the_export_contains_it(
     pipeline, live_server, mic_page, make_recording, settings
 ):
     page = mic_page
-    fan = UserFactory(email="cover-fan@example.com", is_fan=True)
-    entitle(fan)
-    recording, _ = make_recording(
-        terms={"covers": True, "vocals_removed": True}, official_stems=True, seconds=6
-    )
-    login(page, fan.email, PASSWORD)
-    page.goto(f"/studio/tracks/{recording.pk}/")
-    wait_for(lambda: page.locator("[data-studio][data-state=ready]").count(), 60, pipeline, 0.3)
-    remix = Remix.objects.filter(fan=fan, recording=recording).latest("pk")
+    fan, recording, remix = _open_studio(page, pipeline, make_recording, "cover-fan@example.com")
     advice = page.locator("[data-cover-advice]").inner_text()
     assert "Wear headphones" in advice
     # Usable on a 390 px phone: nothing wider than the screen.
