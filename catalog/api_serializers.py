@@ -6,6 +6,7 @@ from rest_framework import serializers
 
 from .identifiers import MAX_ROW_ID
 from .models import ConsentEvent, Recording
+from .selectors import ListedRecording, Remixability
 from .terms import TERM_KEYS
 
 
@@ -31,6 +32,8 @@ class ArtistCreditSerializer(serializers.Serializer):
 
 
 class TrackSerializer(serializers.ModelSerializer):
+    """A track list row, as the schema documents it (`track_list_row` writes it)."""
+
     artists = ArtistCreditSerializer(many=True, read_only=True)
     remixable = serializers.SerializerMethodField()
     reasons = serializers.SerializerMethodField()
@@ -59,6 +62,31 @@ class TrackSerializer(serializers.ModelSerializer):
 
     def get_reasons(self, recording) -> list[dict]:
         return ReasonSerializer(self._rule(recording).reasons, many=True).data
+
+
+def track_list_row(row: ListedRecording, verdict: Remixability) -> dict:
+    """A track list row, shaped as TrackSerializer documents it, written
+    directly: DRF's ModelSerializer cost about 85 µs a row, more than the
+    search (a test holds the two equal)."""
+    return {
+        "id": row.id,
+        "title": row.title,
+        "isrc": row.isrc,
+        "artists": [
+            {"party_id": artist.party_id, "name": artist.name, "role": artist.role}
+            for artist in row.artists
+        ],
+        "genre": row.genre,
+        "mood": row.mood,
+        "tempo_bpm": row.tempo_bpm,
+        "key": row.key,
+        "duration_ms": row.duration_ms,
+        "remixable": verdict.remixable,
+        "reasons": [
+            {"code": reason.code, "message": reason.message, "party_id": reason.party_id}
+            for reason in verdict.reasons
+        ],
+    }
 
 
 class SongwriterSerializer(serializers.Serializer):

@@ -21,19 +21,23 @@ from .api_serializers import (
     TrackDetailSerializer,
     TrackFilterSerializer,
     TrackPageSerializer,
-    TrackSerializer,
+    track_list_row,
 )
 from .identifiers import MAX_ROW_ID
 from .models import Party, Recording, SplitVersion
 from .selectors import (
     catalog_listing_cached,
+    catalog_listing_cached_rows,
+    catalog_listing_version,
     consent_history,
     consent_state_for_party,
     recording_credits,
+    recording_list_by_ids,
     recording_list_remixable,
+    recording_list_rows,
     recording_queryset_with_credits,
     recording_remixability,
-    recording_remixability_listed,
+    recording_remixability_map,
     recording_search_may_retry,
     user_owns_party,
 )
@@ -65,10 +69,21 @@ class BoundedPagination(LimitOffsetPagination):
     max_limit = 100
     COUNT_CAP = 1000
 
-    def get_count(self, queryset) -> int:
-        counted = queryset[: self.COUNT_CAP + 1].count()
-        self.capped = counted > self.COUNT_CAP
-        return min(counted, self.COUNT_CAP)
+    def paginate_queryset(self, queryset, request, view=None):
+        """The count and the page from one query: the first COUNT_CAP + 1
+        rows (or up to the page's end). Meant for narrow rows (the track
+        list pages ids): a second query to count cost more than the ids."""
+        self.request = request
+        self.limit = self.get_limit(request)
+        if self.limit is None:
+            return None
+        self.offset = self.get_offset(request)
+        window = list(queryset[: max(self.COUNT_CAP + 1, self.offset + self.limit)])
+        self.capped = len(window) > self.COUNT_CAP
+        self.count = min(len(window), self.COUNT_CAP)
+        if self.count > self.limit and self.template is not None:
+            self.display_page_controls = True
+        return window[self.offset : self.offset + self.limit]
 
     def get_offset(self, request) -> int:
         offset = super().get_offset(request)
@@ -111,23 +126,42 @@ class TrackListApi(APIView):
         data = dict(filters.validated_data)
         include_all = data.pop("include_unremixable", False)
 
+        version = catalog_listing_version()
+
         def page_data() -> dict:
-            queryset = recording_list_remixable(**data, remixable_only=not include_all)
             paginator = BoundedPagination()
-            page = paginator.paginate_queryset(queryset, request, view=self)
-            if not page and recording_search_may_retry(data.get("q")):
+            found = _track_ids(data, include_all)
+            ids: list[int] = paginator.paginate_queryset(found, request, view=self) or []
+            if not ids and recording_search_may_retry(data.get("q")):
                 # Nothing as typed: one more try that forgives a typo.
-                queryset = recording_list_remixable(
-                    **data, remixable_only=not include_all, typos=True
-                )
-                page = paginator.paginate_queryset(queryset, request, view=self)
-            context = {"remixability": recording_remixability_listed(page)}
-            rows = TrackSerializer(page, many=True, context=context).data
-            return paginator.get_paginated_response(rows).data
+                found = _track_ids(data, include_all, typos=True)
+                ids = paginator.paginate_queryset(found, request, view=self) or []
+            rows = catalog_listing_cached_rows(
+                name="api-track", ids=ids, compute=_track_rows, version=version
+            )
+            return paginator.get_paginated_response([rows[pk] for pk in ids if pk in rows]).data
 
         # Keyed by the whole URL: the page's next/previous links contain it.
         url = request.build_absolute_uri()
-        return Response(catalog_listing_cached(name="api-tracks", params=url, compute=page_data))
+        page = catalog_listing_cached(
+            name="api-tracks", params=url, compute=page_data, version=version
+        )
+        return Response(page)
+
+
+def _track_ids(filters: dict, include_all: bool, *, typos: bool = False):
+    found = recording_list_remixable(**filters, remixable_only=not include_all, typos=typos)
+    return found.prefetch_related(None).values_list("pk", flat=True)
+
+
+def _track_rows(ids: list[int]) -> dict[int, dict]:
+    """The list's rows for these tracks, cached per track (a new search
+    mostly shows rows that earlier pages drew). Read narrowly; a track whose
+    stored state says it cannot be remixed asks the rule for its reasons."""
+    listed = recording_list_rows(ids)
+    unsure = [row.id for row in listed if not row.verdict.remixable]
+    reasons = recording_remixability_map(recording_list_by_ids(unsure)) if unsure else {}
+    return {row.id: track_list_row(row, reasons.get(row.id, row.verdict)) for row in listed}
 
 
 def _split_data(version: SplitVersion | None) -> dict | None:

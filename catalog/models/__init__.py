@@ -17,6 +17,7 @@ from .recordings import (
     RecordingArtist,
     Work,
     WorkWriter,
+    duration_display,
     recording_audio_path,
     stem_audio_path,
 )
@@ -52,6 +53,7 @@ __all__ = [
     "Takedown",
     "Work",
     "WorkWriter",
+    "duration_display",
     "recording_audio_path",
     "stem_audio_path",
 ]

@@ -125,6 +125,14 @@ class WorkWriter(models.Model):
         return f"{self.party.name} ({self.get_role_display().lower()}) on {self.work.title}"
 
 
+def duration_display(duration_ms: int | None) -> str:
+    """m:ss, as lists and pages show a track's length ("" when unknown)."""
+    if not duration_ms:
+        return ""
+    seconds = round(duration_ms / 1000)
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
 class Recording(models.Model):
     """A track: one master recording, embodying one work."""
 
@@ -202,10 +210,7 @@ class Recording(models.Model):
 
     @property
     def duration_display(self) -> str:
-        if not self.duration_ms:
-            return ""
-        seconds = round(self.duration_ms / 1000)
-        return f"{seconds // 60}:{seconds % 60:02d}"
+        return duration_display(self.duration_ms)
 
 
 class RecordingArtist(models.Model):

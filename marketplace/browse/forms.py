@@ -7,9 +7,13 @@ from typing import cast
 from django import forms
 
 from catalog.selectors import recording_facets
+from marketplace.widgets import PythonWidgetRenderer
 
 
 class CatalogFilterForm(forms.Form):
+    # Drawn on every browse request, with new words each time: see marketplace.widgets.
+    default_renderer = PythonWidgetRenderer
+
     q = forms.CharField(
         label="Search",
         required=False,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
@@ -28,21 +27,19 @@ PAGE_SIZE = 60
 TRACK_REMIXES = 60
 
 
-def _grid(filters: dict, *, show_all: bool) -> tuple[int, str]:
-    count, grid = track_grid(
-        recording_list_remixable(remixable_only=not show_all, **filters)[:PAGE_SIZE]
-    )
+def _grid(filters: dict, *, show_all: bool, version: str) -> tuple[int, str]:
+    found = recording_list_remixable(remixable_only=not show_all, **filters)
+    count, grid = track_grid(found[:PAGE_SIZE], version=version)
     if not count and recording_search_may_retry(filters.get("q")):
         # Nothing as typed: one more try that forgives a typo.
-        count, grid = track_grid(
-            recording_list_remixable(remixable_only=not show_all, typos=True, **filters)[:PAGE_SIZE]
-        )
+        found = recording_list_remixable(remixable_only=not show_all, typos=True, **filters)
+        count, grid = track_grid(found[:PAGE_SIZE], version=version)
     return count, grid
 
 
 def catalog(request: HttpRequest) -> HttpResponse:
-    # Read once for every cached part of the page (the grid, the filter
-    # choices, the form's fragment): one cache round trip, not three.
+    # Read once for every cached part of the page (the grid, its cards, the
+    # filter choices): one cache round trip, not three.
     version = catalog_listing_version()
     form = CatalogFilterForm(request.GET or None, listing_version=version)
     filters: dict = {}
@@ -57,7 +54,7 @@ def catalog(request: HttpRequest) -> HttpResponse:
     count, grid = catalog_listing_cached(
         name="browse",
         params=repr(sorted(filters.items())) + f"|{show_all}",
-        compute=lambda: _grid(filters, show_all=show_all),
+        compute=lambda: _grid(filters, show_all=show_all, version=version),
         version=version,
     )
     return render(
@@ -68,8 +65,6 @@ def catalog(request: HttpRequest) -> HttpResponse:
             "track_count": count,
             "track_grid": grid,
             "show_all": show_all,
-            "listing_version": version,
-            "cache_seconds": settings.CATALOG_LIST_CACHE_SECONDS,
         },
     )
 

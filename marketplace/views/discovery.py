@@ -25,7 +25,7 @@ from marketplace.csp import content_security_policy
 from marketplace.discovery import selectors, services
 from marketplace.discovery.cached_cards import is_anonymous, remix_cards_html
 from marketplace.discovery.selectors import remix_cards
-from marketplace.widgets import PlainSelect
+from marketplace.widgets import PythonWidgetRenderer
 from remixing.published import published_cached
 from remixing.selectors import remix_get_published
 from royalties.selectors import payout_summaries
@@ -35,6 +35,9 @@ SEARCH_PEOPLE = 12
 
 
 class RemixFilterForm(forms.Form):
+    # Its selects list every track and artist with a published remix.
+    default_renderer = PythonWidgetRenderer
+
     q = forms.CharField(
         label="Search remixes",
         required=False,
@@ -47,7 +50,7 @@ class RemixFilterForm(forms.Form):
         label="Show",
         required=False,
         choices=[("new", "Newest"), ("popular", "Popular this week")],
-        widget=PlainSelect,
+        widget=forms.Select,
     )
     # Any id filters; the select lists the most remixed (selectors.FACET_LIMIT).
     # Bounded by the largest row id: a larger number overflowed the database (a 500).
@@ -57,7 +60,7 @@ class RemixFilterForm(forms.Form):
         min_value=1,
         max_value=MAX_ROW_ID,
         error_messages={"max_value": "No such track."},
-        widget=PlainSelect,
+        widget=forms.Select,
     )
     artist = forms.IntegerField(
         label="Artist",
@@ -65,10 +68,10 @@ class RemixFilterForm(forms.Form):
         min_value=1,
         max_value=MAX_ROW_ID,
         error_messages={"max_value": "No such artist."},
-        widget=PlainSelect,
+        widget=forms.Select,
     )
-    mood = forms.ChoiceField(label="Mood", required=False, widget=PlainSelect)
-    preset = forms.ChoiceField(label="Preset", required=False, widget=PlainSelect)
+    mood = forms.ChoiceField(label="Mood", required=False, widget=forms.Select)
+    preset = forms.ChoiceField(label="Preset", required=False, widget=forms.Select)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

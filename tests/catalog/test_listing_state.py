@@ -19,6 +19,7 @@ from catalog.selectors import (
     recording_list_remixable_sql,
     recording_remixability_map,
     recording_remixability_state_mismatches,
+    recording_search_may_retry,
 )
 from core.errors import DomainError
 
@@ -192,6 +193,36 @@ def test_postgres_search_forgives_word_order_and_typos(searchable):
     body = Client().get("/api/v1/tracks/?q=okafr&include_unremixable=true").json()
     assert [t["id"] for t in body["results"]] == [searchable["blue"].pk]
     assert "Blue Hour" in Client().get("/tracks/?q=okafr&show_all=on").content.decode()
+
+
+@pytest.mark.parametrize(
+    ("q", "expected"),
+    [
+        ("blu", {"blue"}),  # a word as it is being typed
+        ("hour blu", {"blue"}),
+        ("nig sk", {"red"}),
+        ("night & | ! :* (", {"red"} if connection.vendor == "postgresql" else set()),
+        ("hour qqqq", set()),
+        ("'", set()),
+    ],
+)
+def test_search_matches_words_as_they_are_typed(searchable, q, expected):
+    """Through the API, which retries a search that found nothing with every
+    word as a prefix (PostgreSQL; SQLite matches substrings at once).
+    tsquery syntax is only text (SQLite: every word a substring)."""
+    body = Client().get("/api/v1/tracks/", {"q": q, "include_unremixable": "true"}).json()
+    assert {row["id"] for row in body["results"]} == {searchable[name].pk for name in expected}
+
+
+def test_complete_words_need_no_second_try(searchable):
+    if connection.vendor != "postgresql":
+        pytest.skip("the forgiving second try is PostgreSQL's")
+    assert not recording_search_may_retry("") and not recording_search_may_retry("' -")
+    first = recording_list_remixable(q="hour blue", remixable_only=False)
+    assert list(first.values_list("pk", flat=True)) == [searchable["blue"].pk]
+    assert not recording_list_remixable(q="hour blu", remixable_only=False).exists()
+    forgiving = recording_list_remixable(q="hour blu", remixable_only=False, typos=True)
+    assert list(forgiving.values_list("pk", flat=True)) == [searchable["blue"].pk]
 
 
 def test_a_writer_added_later_is_found(searchable):

@@ -58,3 +58,12 @@ def test_another_process_clearing_its_cache_leaves_ours():
         assert cache.get("ours") == "kept"
     finally:
         cache.delete("ours")
+
+
+def test_one_redis_client_per_pool_serves_every_call():
+    """Django's client built a redis.Redis (some 170 callbacks registered) for
+    every cache call; ours keeps one per connection pool."""
+    client = cache._cache.get_client(write=True)
+    assert cache._cache.get_client(write=False) is client
+    cache.set("one-client", 1)
+    assert cache.get("one-client") == 1 and cache._cache.get_client() is client

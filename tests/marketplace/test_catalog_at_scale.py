@@ -4,11 +4,14 @@ remixability state."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from catalog import services
+from catalog.api_views import BoundedPagination
 from catalog.models import Recording
 from marketplace.audit.checks import check_consent_chain
 from tests.catalog.factories import RecordingFactory, credit, remixable_recording
@@ -17,17 +20,19 @@ from tests.fixtures.redis_db import cache_clear_own
 pytestmark = pytest.mark.django_db
 
 # Exact, with the list cache off (as in tests): a change here is a change in
-# the pages' cost, to be made on purpose. Browse: 3 facet queries, the page,
-# its artists; home: the page, its artists, the newest remixes and this
-# week's ranking (none published here; with remixes, see
-# tests/marketplace/discovery/test_query_counts.py); the API: a bounded count,
-# the page, its artists; non-remixable rows on a page say why from their
-# stored state (they used to ask the rule: 3 more queries, 8 in all).
+# the pages' cost, to be made on purpose. A list of tracks costs its page's ids,
+# then its rows' recordings and artists (with the cache on, only for rows no
+# page drew lately: test_a_new_search_draws_only_the_cards_no_page_drew).
+# Browse: 3 facet queries and the grid; home: the grid, the newest remixes and
+# this week's ranking (none published here; with remixes, see
+# tests/marketplace/discovery/test_query_counts.py); the API: the list, whose
+# ids query is also its bounded count; non-remixable rows on a page say why from their stored state
+# (they used to ask the rule: 3 more queries).
 QUERIES = {
-    "/": 4,
-    "/tracks/": 5,
-    "/tracks/?q=song": 5,
-    "/tracks/?show_all=on&genre=house": 5,
+    "/": 5,
+    "/tracks/": 6,
+    "/tracks/?q=song": 6,
+    "/tracks/?show_all=on&genre=house": 6,
     "/api/v1/tracks/": 3,
     "/api/v1/tracks/?q=song&limit=10": 3,
 }
@@ -86,6 +91,39 @@ def test_cached_lists_cost_no_query_and_retire_on_a_consent_change(client, setti
         assert "Cached Song" not in client.get(url).content.decode(), url
 
 
+def _cards_of(html: str) -> list[str]:
+    return re.findall(r'<span class="track-title">([^<]+)</span>', html)
+
+
+def test_a_new_search_draws_only_the_cards_no_page_drew(client, settings):
+    """Each card (and API row) is cached under the listing version: a search
+    with words nobody asked for still costs its ids, but only the rows no page
+    drew lately cost their recordings and artists; a consent change redraws."""
+    settings.CATALOG_LIST_CACHE_SECONDS = 30
+    cache_clear_own()
+    _catalog(3)
+    _, party, owner = remixable_recording("Fresh", title="Song Fresh")
+    pages = [("/tracks/?q={}", "text"), ("/api/v1/tracks/?q={}", "json")]
+    for url, kind in pages:
+        client.get(url.format("song"))  # draws every card of the catalog's songs
+        for words, expected in (("song+0", 1), ("song+fresh", 1), ("0+song", 1)):
+            with CaptureQueriesContext(connection) as queries:
+                response = client.get(url.format(words))
+            shown = (
+                [row["title"] for row in response.json()["results"]]
+                if kind == "json"
+                else _cards_of(response.content.decode())
+            )
+            assert shown and all("Song" in title for title in shown), (url, words, shown)
+            # The ids and nothing else.
+            assert len(queries) == expected, (url, words)
+    services.consent_revoke(party=party, actor=owner)
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get("/tracks/?q=song+fresh&show_all=on").content.decode()
+    assert "Song Fresh" in _cards_of(page) and "Not remixable yet" in page
+    assert len(queries) == 3 + 3  # facets, redrawn after the change; ids, recordings, artists
+
+
 def test_api_offsets_are_bounded(client):
     response = client.get("/api/v1/tracks/?offset=5000")
     assert response.status_code == 400
@@ -99,3 +137,22 @@ def test_integrity_check_covers_the_stored_state():
     result = check_consent_chain()
     assert not result.ok and "Remixability state" in result.summary
     assert result.evidence[0]["label"] == f"Recording {recording.pk}"
+
+
+def test_the_api_count_stops_at_its_cap_and_pages_past_it(client, monkeypatch):
+    monkeypatch.setattr(BoundedPagination, "COUNT_CAP", 3)
+    _catalog(3)  # nine tracks, three of them blocked
+    every = "/api/v1/tracks/?include_unremixable=true"
+    titles = [t["title"] for t in client.get(f"{every}&limit=100").json()["results"]]
+    assert len(titles) == 9
+    with CaptureQueriesContext(connection) as queries:
+        body = client.get(f"{every}&limit=2&offset=2").json()
+    assert (body["count"], body["count_capped"]) == (3, True)
+    assert [t["title"] for t in body["results"]] == titles[2:4]
+    assert body["next"] is None and "limit=2" in body["previous"]  # no link past the cap
+    last = client.get(f"{every}&limit=2&offset=3").json()
+    assert [t["title"] for t in last["results"]] == titles[3:5]
+    assert client.get(f"{every}&offset=4").status_code == 400
+    assert len(queries) <= 3 + 4  # ids and rows, plus the rule for the blocked rows
+    exact = client.get("/api/v1/tracks/?q=song+0&limit=2").json()
+    assert (exact["count"], exact["count_capped"]) == (1, False)

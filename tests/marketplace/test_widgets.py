@@ -1,30 +1,62 @@
-"""PlainSelect draws the same markup as Django's Select, escaped the same way."""
+"""PythonWidgetRenderer draws the same markup as Django's templates, escaped the same way."""
 
 from __future__ import annotations
 
 import re
 
+import pytest
 from django import forms
 
-from marketplace.widgets import PlainSelect
+from marketplace.browse.forms import CatalogFilterForm
+from marketplace.widgets import PythonWidgetRenderer
 
 CHOICES = [("", "Any track"), ('x"<', "Tom & <b>Jerry</b>"), ("7", "Seven")]
+GROUPED = [("Keys", [("a", "A minor"), ("c", "C & major")]), ("", "None")]
 
 
 class Filters(forms.Form):
-    stock = forms.ChoiceField(choices=CHOICES, required=False)
-    plain = forms.ChoiceField(choices=CHOICES, required=False, widget=PlainSelect)
+    q = forms.CharField(required=False, max_length=10, widget=forms.TextInput(
+        attrs={"type": "search", "placeholder": 'Title "or" <artist>'}
+    ))  # fmt: skip
+    pick = forms.ChoiceField(choices=CHOICES, required=False)
+    grouped = forms.ChoiceField(choices=GROUPED, required=False)
+    number = forms.IntegerField(required=False, min_value=1, max_value=300)
+    many = forms.MultipleChoiceField(choices=CHOICES, required=False)
+    flag = forms.BooleanField(required=False)
+    picked_id = forms.IntegerField(required=False, widget=forms.Select(choices=[(7, "Seven")]))
 
 
-def _markup(html: str, name: str) -> str:
-    html = html.replace(f'name="{name}"', 'name="F"').replace(f"id_{name}", "id_F")
+class PlainFilters(Filters):
+    default_renderer = PythonWidgetRenderer
+
+
+def _markup(html: str) -> str:
     return re.sub(r">\s+<", "><", html.strip())
 
 
-def test_plain_select_matches_the_stock_widget():
-    for data in ({"stock": 'x"<', "plain": 'x"<'}, {}, {"stock": "7", "plain": "7"}):
-        form = Filters(data or None)
-        form.is_valid()
-        plain = str(form["plain"])
-        assert _markup(plain, "plain") == _markup(str(form["stock"]), "stock")
-    assert "<b>" not in plain and "Tom &amp; &lt;b&gt;Jerry" in plain
+@pytest.mark.parametrize(
+    "data",
+    [
+        None,
+        {},
+        {"q": 'a"<b>&', "pick": 'x"<', "grouped": "c", "number": "12", "flag": "on"},
+        {"q": "x" * 40, "pick": "nope", "number": "-3", "many": ["7", 'x"<'], "picked_id": "7"},
+    ],
+)
+def test_the_python_renderer_matches_django_for_every_field(data):
+    stock, plain = Filters(data), PlainFilters(data)
+    stock.is_valid(), plain.is_valid()
+    for name in Filters.base_fields:
+        assert _markup(str(plain[name])) == _markup(str(stock[name])), name
+    drawn = str(plain["pick"])
+    assert "<b>" not in drawn and "Tom &amp; &lt;b&gt;Jerry" in drawn
+
+
+def test_the_catalog_filter_form_draws_as_django_would(db):
+    data = {"q": '"velvet" <night>', "genre": "house", "tempo_min": "90", "tempo_max": "80"}
+    plain = CatalogFilterForm(data)
+    stock = CatalogFilterForm(data, renderer=forms.renderers.DjangoTemplates())
+    assert not plain.is_valid() and not stock.is_valid()
+    for name in CatalogFilterForm.base_fields:
+        assert _markup(str(plain[name])) == _markup(str(stock[name])), name
+    assert 'aria-invalid="true"' in str(plain["tempo_max"])
