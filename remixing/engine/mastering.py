@@ -18,9 +18,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 import numpy as np
-from scipy.ndimage import minimum_filter1d, uniform_filter1d
 
 from .analysis import as_2d, integrated_loudness_fast, true_peak_envelope
+from .limiter import limit_into
 from .loudness import HopEnergies, hop_energies, loudness_after_gain
 from .parallel import available_cores
 from .true_peak import true_peak_after_gain
@@ -34,10 +34,6 @@ _LOUDNESS_TOLERANCE_LU = 0.05
 _MAX_ITERATIONS = 8
 # Never boost more than this: a near-silent mix must not be turned into amplified noise.
 MAX_GAIN_DB = 40.0
-# Limiter ramp half-width. 15 ms is short enough to catch drum hits, long enough that the
-# gain moves slower than bass periods (no audible distortion on 40 Hz+ content).
-_LIMITER_WINDOW_S = 0.015
-_LIMITER_MERGE_GAP = 10_000
 
 
 @dataclass(frozen=True)
@@ -50,57 +46,11 @@ class MasterResult:
 
 
 def limiter_gain(envelope: np.ndarray, ceiling_lin: float, samplerate: int) -> np.ndarray:
-    """Smooth per-sample gain (<= 1) that keeps ``envelope * gain`` under ``ceiling_lin``.
-
-    Offline, zero-latency look-ahead: a centred minimum filter of half-width ``h`` holds the
-    required reduction around each peak, then two box filters of half-width ``h/2`` smooth
-    the ramps. Any averaging window around a peak only sees minimum-filter outputs whose
-    window contains that peak, so the smoothed gain never exceeds what the peak requires.
-    The whole curve of :func:`limit_into`'s stretches.
-    """
+    """Smooth per-sample gain (<= 1) that keeps ``envelope * gain`` under ``ceiling_lin``:
+    the whole curve of :func:`.limiter.limit_into`'s stretches."""
     gain = np.ones(envelope.shape[-1], dtype=np.float32)
     limit_into(gain, envelope, np.float32(1.0), ceiling_lin, samplerate)
     return gain
-
-
-def limit_into(
-    curve: np.ndarray, envelope: np.ndarray, g: np.float32, ceiling_lin: float, samplerate: int
-) -> np.ndarray:
-    """Write the limiter's gain for ``envelope * g`` (see :func:`limiter_gain`) into
-    ``curve`` where it is under 1, and return those stretches, ``(k, 2)`` rows of start
-    and stop: the curve is 1 everywhere else, and ``curve`` is left as it was there.
-
-    The gain differs from 1 only within the filters' reach (``2h``) of a sample over the
-    ceiling, so only those stretches are filtered (each with its reach of context, where
-    the required gain is 1): the same curve, without three passes over the whole track
-    for a few limited peaks.
-    """
-    n = envelope.shape[-1]
-    over = np.flatnonzero(envelope > np.float32(ceiling_lin / float(g) * (1 - 1e-6)))
-    if not over.size:
-        return np.zeros((0, 2), dtype=np.int64)
-    half = max(2, int(_LIMITER_WINDOW_S * samplerate))
-    box = 2 * (half // 2) + 1
-    reach = half + 2 * (box // 2) + 1
-    # Stretches closer than this are filtered as one: a filter call costs about as much
-    # as filtering 10,000 samples, and a drum-heavy mix is limited at every hit.
-    gaps = np.flatnonzero(np.diff(over) > max(2 * reach, _LIMITER_MERGE_GAP))
-    firsts, lasts = over[np.r_[0, gaps + 1]], over[np.r_[gaps, over.size - 1]]
-    stretches = []
-    for first, last in zip(firsts.tolist(), lasts.tolist(), strict=True):
-        lo, hi = max(0, first - reach), min(n, last + reach + 1)
-        ctx_lo, ctx_hi = max(0, lo - reach), min(n, hi + reach)
-        span = envelope[ctx_lo:ctx_hi] * g
-        required = np.minimum(1.0, ceiling_lin / np.maximum(span, 1e-12)).astype(np.float32)
-        smooth = minimum_filter1d(required, size=2 * half + 1, mode="nearest")
-        smooth = uniform_filter1d(smooth, size=box, mode="nearest")
-        smooth = uniform_filter1d(smooth, size=box, mode="nearest")
-        below = np.flatnonzero(smooth[lo - ctx_lo : hi - ctx_lo] < 1.0)
-        if below.size:
-            a, b = lo + int(below[0]), lo + int(below[-1]) + 1
-            curve[a:b] = smooth[a - ctx_lo : b - ctx_lo]
-            stretches.append((a, b))
-    return np.array(stretches, dtype=np.int64).reshape(-1, 2)
 
 
 def normalise_loudness(
@@ -139,7 +89,8 @@ def normalise_loudness(
             stretches = limit_into(curve, envelope, np.float32(1.0), ceiling_lin, samplerate)
             plan = _Plan(np.float32(1.0), 0.0, stretches, measured.loudness)
         y = _apply(data, plan, curve, pool, cores)
-    result = _verified(y, envelope, plan, 10 ** (ceiling_dbtp / 20))
+    # The curve is spent: its pages near the limited stretches hold the output's envelope.
+    result = _verified(y, envelope, plan, 10 ** (ceiling_dbtp / 20), scratch=curve)
     return replace(result, audio=result.audio.reshape(x.shape))
 
 
@@ -231,10 +182,14 @@ def _apply(
     return y
 
 
-def _verified(y: np.ndarray, envelope: np.ndarray, plan: _Plan, ceiling: float) -> MasterResult:
+def _verified(
+    y: np.ndarray, envelope: np.ndarray, plan: _Plan, ceiling: float, *, scratch: np.ndarray
+) -> MasterResult:
     """The result, its true peak measured on ``y`` (see
     :func:`.true_peak.true_peak_after_gain`); over the ceiling, turned down to it."""
-    peak = true_peak_after_gain(y, envelope, plan.g, plan.stretches) if y.size else 0.0
+    peak = 0.0
+    if y.size:
+        peak = true_peak_after_gain(y, envelope, plan.g, plan.stretches, scratch=scratch)
     loudness = plan.loudness
     if peak > ceiling:  # the limiter's margin fell short: a plain gain trim, exact in dB
         trim = np.float32(ceiling / peak)

@@ -125,14 +125,20 @@ def _peak_beside(
 
 
 def true_peak_after_gain(
-    audio: np.ndarray, envelope: np.ndarray, gain: np.float32, changed: np.ndarray
+    audio: np.ndarray,
+    envelope: np.ndarray,
+    gain: np.float32,
+    changed: np.ndarray,
+    *,
+    scratch: np.ndarray | None = None,
 ) -> float:
     """The true peak (linear) of ``(channels, samples)`` float32 ``audio`` that is the audio
     ``envelope`` was measured on times ``gain``, except in the sample ranges ``changed``
     (``(k, 2)`` rows of start, stop, sorted): ``gain * envelope`` wherever the
     interpolator cannot see a change, and ``audio``'s own envelope within its reach of
     one. The largest value :func:`true_peak_envelope` of ``audio`` would give, at the cost
-    of filtering only near the changes.
+    of filtering only near the changes. ``scratch``: a float32 buffer of the track's
+    length that may be overwritten near the changes (one is allocated otherwise).
     """
     data = np.ascontiguousarray(audio, dtype=np.float32)
     n = data.shape[-1]
@@ -143,5 +149,6 @@ def true_peak_after_gain(
         starts = np.r_[True, spans[1:, 0] > spans[:-1, 1]]
         stops = np.r_[starts[1:], True]
         spans = np.stack([spans[starts, 0], np.maximum.accumulate(spans[:, 1])[stops]], axis=1)
-    scratch = np.empty(n, dtype=np.float32)  # only the spans' pages are ever touched
+    if scratch is None:
+        scratch = np.empty(n, dtype=np.float32)  # only the spans' pages are ever touched
     return float(_peak_beside(data, _TAPS, envelope, np.float32(gain), spans, scratch))

@@ -12,7 +12,7 @@ import pytest
 from scipy import signal
 from scipy.ndimage import minimum_filter1d, uniform_filter1d
 
-from remixing.engine import analysis, mastering, true_peak
+from remixing.engine import analysis, limiter, mastering, true_peak
 from remixing.engine.synth import synth_track
 
 SR = 44100
@@ -43,6 +43,28 @@ def test_limiter_filters_only_near_peaks_but_gives_the_same_curve(seed):
         whole_track_limiter_gain(envelope, ceiling),
         atol=1e-6,
     )
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_limit_into_writes_only_where_the_gain_is_under_one(seed):
+    """The mastering loop's form of the limiter: the curve for ``envelope * g``, written
+    into a reused buffer only in the stretches it returns, which cover every sample
+    where it is under 1 and start and end on one."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(50_000, 400_000))
+    envelope = (np.abs(rng.standard_normal(n)) * 0.2).astype(np.float32)
+    envelope[rng.integers(0, n, size=int(rng.integers(1, 40)))] *= 5
+    g = np.float32(rng.uniform(0.5, 2.0))
+    expected = whole_track_limiter_gain(envelope * g, 0.7)
+    curve = np.full(n, np.nan, dtype=np.float32)
+    stretches = limiter.limit_into(curve, envelope, g, 0.7, SR)
+    inside = np.zeros(n, dtype=bool)
+    for a, b in stretches:
+        inside[a:b] = True
+    assert inside[expected < 1.0].all()
+    assert (curve[stretches[:, 0]] < 1.0).all() and (curve[stretches[:, 1] - 1] < 1.0).all()
+    np.testing.assert_allclose(curve[inside], expected[inside], atol=1e-6)
+    assert np.isnan(curve[~inside]).all()
 
 
 @pytest.fixture(scope="module")
