@@ -47,6 +47,9 @@ def k_weighting(samplerate: int) -> np.ndarray:
     return np.array([shelf, highpass], dtype=np.float64)
 
 
+_State = tuple[float, float, float, float, float, float, float, float]
+
+
 @numba.njit(cache=True, nogil=True)
 def _hop_energies(
     data: np.ndarray,
@@ -60,32 +63,54 @@ def _hop_energies(
 ) -> None:  # pragma: no cover - compiled; covered through integrated_loudness
     """``out[j]``: the K-weighted energy (summed over channels) of hop ``j``, for hops
     ``first <= j < last``, the filter started ``settle`` samples before hop ``first``;
-    ``states[j, c]``: channel ``c``'s filter state as hop ``j`` starts."""
+    ``states[j, c]``: channel ``c``'s filter state as hop ``j`` starts. Channels are
+    filtered two at a time (two independent recursions keep the core busy where one
+    waits on its own latency); a lone channel is filtered twice and counted once."""
     channels = data.shape[0]
     for j in range(first, last):
         out[j] = 0.0
-    for c in range(channels):
-        s1 = s2 = t1 = t2 = 0.0  # direct form II transposed states of the two sections
+    for c in range(0, channels, 2):
+        d = min(c + 1, channels - 1)
+        weight = 1.0 if d != c else 0.0
+        st = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
         for n in range(max(0, first * hop - settle), first * hop):
-            _, s1, s2, t1, t2 = _k_step(coeffs, np.float64(data[c, n]), s1, s2, t1, t2)
+            _, _, st = _k_pair(coeffs, np.float64(data[c, n]), np.float64(data[d, n]), st)
         for j in range(first, last):
-            states[j, c, 0], states[j, c, 1], states[j, c, 2], states[j, c, 3] = s1, s2, t1, t2
+            _keep(states, j, c, d, st)
             energy = 0.0
             for n in range(j * hop, (j + 1) * hop):
-                z, s1, s2, t1, t2 = _k_step(coeffs, np.float64(data[c, n]), s1, s2, t1, t2)
-                energy += z * z
+                z, w, st = _k_pair(coeffs, np.float64(data[c, n]), np.float64(data[d, n]), st)
+                energy += z * z + weight * (w * w)
             out[j] += energy
 
 
 @numba.njit(cache=True, nogil=True)
-def _k_step(
-    k: np.ndarray, x: float, s1: float, s2: float, t1: float, t2: float
-) -> tuple[float, float, float, float, float]:  # pragma: no cover - compiled, inlined
-    """One sample through the shelf and the high-pass: the output and the new states."""
+def _k_pair(
+    k: np.ndarray, x: float, v: float, st: _State
+) -> tuple[float, float, _State]:  # pragma: no cover - compiled, inlined
+    """One sample of two channels through the shelf and the high-pass (direct form II
+    transposed): both outputs and the new states."""
+    s1, s2, t1, t2, u1, u2, r1, r2 = st
     y = k[0, 0] * x + s1
-    s1, s2 = k[0, 1] * x - k[0, 3] * y + s2, k[0, 2] * x - k[0, 4] * y
     z = k[1, 0] * y + t1
-    return z, s1, s2, k[1, 1] * y - k[1, 3] * z + t2, k[1, 2] * y - k[1, 4] * z
+    a = k[0, 0] * v + u1
+    b = k[1, 0] * a + r1
+    return z, b, (
+        k[0, 1] * x - k[0, 3] * y + s2, k[0, 2] * x - k[0, 4] * y,
+        k[1, 1] * y - k[1, 3] * z + t2, k[1, 2] * y - k[1, 4] * z,
+        k[0, 1] * v - k[0, 3] * a + u2, k[0, 2] * v - k[0, 4] * a,
+        k[1, 1] * a - k[1, 3] * b + r2, k[1, 2] * a - k[1, 4] * b,
+    )  # fmt: skip
+
+
+@numba.njit(cache=True, nogil=True)
+def _keep(
+    states: np.ndarray, j: int, c: int, d: int, st: _State
+) -> None:  # pragma: no cover - compiled, inlined
+    """Store a channel pair's filter states as hop ``j`` starts."""
+    for i in range(4):
+        states[j, c, i] = st[i]
+        states[j, d, i] = st[4 + i]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -105,13 +130,17 @@ def _scaled_hop_energies(
     in one of the sorted ``stretches``, ``data[c, n] * gain`` elsewhere, the filter
     restarted at the run's first hop from the measured state times ``gain``."""
     g = np.float64(gain)
+    channels = data.shape[0]
     for r in range(runs.shape[0]):
         first, last = runs[r, 0], runs[r, 1]
         for j in range(first, last):
             out[j] = 0.0
-        for c in range(data.shape[0]):
-            s1, s2 = g * states[first, c, 0], g * states[first, c, 1]
-            t1, t2 = g * states[first, c, 2], g * states[first, c, 3]
+        for c in range(0, channels, 2):
+            d = min(c + 1, channels - 1)
+            weight = 1.0 if d != c else 0.0
+            sc, sd = states[first, c], states[first, d]
+            st = (g * sc[0], g * sc[1], g * sc[2], g * sc[3],
+                  g * sd[0], g * sd[1], g * sd[2], g * sd[3])  # fmt: skip
             k = 0
             for j in range(first, last):
                 energy = 0.0
@@ -121,8 +150,9 @@ def _scaled_hop_energies(
                     f = gain
                     if k < stretches.shape[0] and stretches[k, 0] <= n:
                         f = gain * curve[n]
-                    z, s1, s2, t1, t2 = _k_step(coeffs, np.float64(data[c, n] * f), s1, s2, t1, t2)
-                    energy += z * z
+                    x, v = np.float64(data[c, n] * f), np.float64(data[d, n] * f)
+                    z, w, st = _k_pair(coeffs, x, v, st)
+                    energy += z * z + weight * (w * w)
                 out[j] += energy
 
 
