@@ -32,6 +32,10 @@ CEILING_DBTP = -1.0
 _LIMITER_MARGIN_DB = 0.3
 _LOUDNESS_TOLERANCE_LU = 0.05
 _MAX_ITERATIONS = 8
+# Limiting makes loudness grow slower than gain; before two points give the secant its
+# slope, assume this many dB per dB (measured 0.54-0.88 on limited synthesised mixes; of
+# 0.5-1.0, 0.7 needed the fewest measurements over 24 of them: 2.0 each, 1.0 needed 2.6).
+_FIRST_SLOPE = 0.7
 # Never boost more than this: a near-silent mix must not be turned into amplified noise.
 MAX_GAIN_DB = 40.0
 
@@ -124,7 +128,7 @@ def _solve_gain(
         error = target_lufs - loudness
         if abs(error) <= _LOUDNESS_TOLERANCE_LU or gain_db >= MAX_GAIN_DB:
             break
-        slope = 1.0
+        slope = _FIRST_SLOPE
         if previous is not None and gain_db != previous[0]:
             slope = min(1.0, max(0.1, (loudness - previous[1]) / (gain_db - previous[0])))
         previous = (gain_db, loudness)

@@ -131,10 +131,17 @@ def _libebur128(audio: np.ndarray) -> tuple[float, float]:
 def test_limited_master_measures_the_mix_once_and_reports_the_result(monkeypatch):
     """One loudness measurement and one true-peak pass over the whole mix: the limited
     candidates are read from the mix's measurement (only the hops the limiter changed
-    are filtered again), yet what the master reports is what meters read on its output."""
+    are filtered again), two of them, yet what the master reports is what meters read
+    on its output."""
     song = synth_track(seed=11, bpm=124, key="G minor", duration_s=20, samplerate=SR)
     calls: list[str] = []
-    for name in ("hop_energies", "true_peak_envelope", "integrated_loudness_fast"):
+    names = (
+        "hop_energies",
+        "true_peak_envelope",
+        "integrated_loudness_fast",
+        "loudness_after_gain",
+    )
+    for name in names:
         real = getattr(mastering, name)
         monkeypatch.setattr(
             mastering, name, lambda *a, _r=real, _n=name, **k: (calls.append(_n), _r(*a, **k))[1]
@@ -143,7 +150,10 @@ def test_limited_master_measures_the_mix_once_and_reports_the_result(monkeypatch
         calls.clear()
         result = mastering.normalise_loudness(mix.astype(np.float32), SR)
         assert result.limited
-        assert sorted(calls) == ["hop_energies", "true_peak_envelope"]
+        # Two limited candidates read: the first gain, then one secant step.
+        assert sorted(calls) == [
+            "hop_energies", "loudness_after_gain", "loudness_after_gain", "true_peak_envelope"
+        ]  # fmt: skip
         assert result.integrated_lufs == pytest.approx(-14.0, abs=0.05)
         lufs, peak_dbtp = _libebur128(result.audio)
         assert lufs == pytest.approx(result.integrated_lufs, abs=1e-4)
