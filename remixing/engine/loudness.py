@@ -203,6 +203,9 @@ def loudness_after_gain(
     gain: np.float32,
     curve: np.ndarray,
     stretches: np.ndarray,
+    *,
+    executor: Executor | None = None,
+    pieces: int = 1,
 ) -> float:
     """Integrated loudness of ``audio * (gain * curve)`` (float32) given the measurement of
     ``audio`` where ``curve`` is read only within ``stretches`` (sorted ``(k, 2)`` rows of
@@ -212,7 +215,8 @@ def loudness_after_gain(
     stretch, and the hop after each (the filter's memory of the change: its slowest
     pole has decayed by more than 1e-7 a hop later), are filtered again from the state
     measured as they start, times ``gain``. The result is the meter's reading of that
-    audio to rounding, at the cost of filtering only those hops.
+    audio to rounding, at the cost of filtering only those hops. With an ``executor``,
+    the runs of such hops are shared out in ``pieces`` groups of about as many hops.
     """
     gain = np.float32(gain)
     hop, hops = measured.hop, measured.energies.size
@@ -226,7 +230,17 @@ def loudness_after_gain(
         data = np.ascontiguousarray(audio, dtype=np.float32)
         coeffs = k_weighting(measured.samplerate)
         spans = np.ascontiguousarray(stretches, dtype=np.int64).reshape(-1, 2)
-        _scaled_hop_energies(data, coeffs, hop, measured.states, gain, curve, spans, runs, energies)
+        done = np.cumsum(runs[:, 1] - runs[:, 0])
+        parts = 1 if executor is None else max(1, pieces)
+        cuts = np.searchsorted(done, [done[-1] * i / parts for i in range(1, parts)], "right")
+        groups = [g for g in np.split(runs, cuts) if g.size]
+
+        def group(own: np.ndarray) -> None:
+            _scaled_hop_energies(
+                data, coeffs, hop, measured.states, gain, curve, spans, own, energies
+            )
+
+        list((executor.map if executor is not None else map)(group, groups))
     return _blocks_loudness(energies, hop)
 
 

@@ -12,7 +12,6 @@ filtered again), and the true peak of the output is checked where the limiter ac
 
 from __future__ import annotations
 
-import itertools
 import math
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -20,7 +19,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .analysis import as_2d, integrated_loudness_fast, true_peak_envelope
-from .limiter import limit_into
+from .limiter import apply_gain, limit_into
 from .loudness import HopEnergies, hop_energies, loudness_after_gain
 from .parallel import available_cores
 from .true_peak import true_peak_after_gain
@@ -63,9 +62,11 @@ def normalise_loudness(
     *,
     target_lufs: float = TARGET_LUFS,
     ceiling_dbtp: float = CEILING_DBTP,
+    overwrite: bool = False,
 ) -> MasterResult:
     """Gain + true-peak limiting so the result measures ``target_lufs`` and peaks under
-    ``ceiling_dbtp``.
+    ``ceiling_dbtp``. With ``overwrite``, a caller that hands its float32 mix over gets
+    the result written into it (no second track-long array; the render's mix is its own).
 
     One loudness measurement of the mix and one oversampled true-peak pass (compiled,
     spread over the cores, see :func:`_measure`). Gain scales loudness exactly (dB for
@@ -82,6 +83,8 @@ def normalise_loudness(
     """
     x = np.asarray(audio, dtype=np.float32)
     data = np.ascontiguousarray(as_2d(x))
+    # A copy made here (not float32, not contiguous) is ours to overwrite too.
+    overwrite = overwrite or not np.may_share_memory(data, audio)
     cores = available_cores()
     with ThreadPoolExecutor(max_workers=max(2, cores)) as pool:
         envelope, measured = _measure(data, samplerate, pool, cores)
@@ -92,9 +95,9 @@ def normalise_loudness(
         else:  # nothing to normalise; peaks are still held under the ceiling
             stretches = limit_into(curve, envelope, np.float32(1.0), ceiling_lin, samplerate)
             plan = _Plan(np.float32(1.0), 0.0, stretches, measured.loudness)
-        y = _apply(data, plan, curve, pool, cores)
-    # The curve is spent: its pages near the limited stretches hold the output's envelope.
-    result = _verified(y, envelope, plan, 10 ** (ceiling_dbtp / 20), scratch=curve)
+        y = _apply(data, plan, curve, pool, cores, overwrite=overwrite)
+        # The curve is spent: its pages near the limited stretches hold the output's envelope.
+        result = _verified(y, envelope, plan, 10 ** (ceiling_dbtp / 20), curve, measured)
     return replace(result, audio=result.audio.reshape(x.shape))
 
 
@@ -146,12 +149,16 @@ class _Measured:
     loudness: float
     samplerate: int
     hops: HopEnergies | None
+    pool: ThreadPoolExecutor
+    cores: int
 
     def after_gain(
         self, data: np.ndarray, g: np.float32, curve: np.ndarray, stretches: np.ndarray
     ) -> float:
         if self.hops is not None:
-            return loudness_after_gain(self.hops, data, g, curve, stretches)
+            return loudness_after_gain(
+                self.hops, data, g, curve, stretches, executor=self.pool, pieces=self.cores
+            )
         plan = _Plan(g, 0.0, stretches, math.nan)
         return integrated_loudness_fast(_apply(data, plan, curve, None, 1), self.samplerate)
 
@@ -163,37 +170,43 @@ def _measure(
     the cores (both kernels are compiled and release the GIL)."""
     envelope = true_peak_envelope(data, executor=pool, pieces=cores)
     if data.shape[0] > 2:
-        return envelope, _Measured(integrated_loudness_fast(data, samplerate), samplerate, None)
+        loudness = integrated_loudness_fast(data, samplerate)
+        return envelope, _Measured(loudness, samplerate, None, pool, cores)
     hops = hop_energies(data, samplerate, executor=pool, pieces=cores)
-    return envelope, _Measured(hops.loudness, samplerate, hops)
+    return envelope, _Measured(hops.loudness, samplerate, hops, pool, cores)
 
 
 def _apply(
-    data: np.ndarray, plan: _Plan, curve: np.ndarray, pool: ThreadPoolExecutor | None, cores: int
+    data: np.ndarray,
+    plan: _Plan,
+    curve: np.ndarray,
+    pool: ThreadPoolExecutor | None,
+    cores: int,
+    *,
+    overwrite: bool = False,
 ) -> np.ndarray:
-    """``data * g``, times the limiter's curve in its stretches (float32, in spans over
-    the cores: numpy releases the GIL)."""
-    y = np.empty_like(data)
-    n = data.shape[-1]
-    bounds = [n * i // max(1, cores) for i in range(max(1, cores) + 1)]
-
-    def scale(ab: tuple[int, int]) -> None:
-        np.multiply(data[:, ab[0] : ab[1]], plan.g, out=y[:, ab[0] : ab[1]])
-
-    list((pool.map if pool is not None else map)(scale, itertools.pairwise(bounds)))
-    for a, b in plan.stretches.tolist():
-        np.multiply(data[:, a:b], plan.g * curve[a:b], out=y[:, a:b])
-    return y
+    """``data * g``, times the limiter's curve in its stretches (float32; in ``data``
+    itself when ``overwrite``)."""
+    out = data if overwrite else np.empty_like(data)
+    return apply_gain(data, plan.g, curve, plan.stretches, out, executor=pool, pieces=cores)
 
 
 def _verified(
-    y: np.ndarray, envelope: np.ndarray, plan: _Plan, ceiling: float, *, scratch: np.ndarray
+    y: np.ndarray,
+    envelope: np.ndarray,
+    plan: _Plan,
+    ceiling: float,
+    scratch: np.ndarray,
+    measured: _Measured,
 ) -> MasterResult:
     """The result, its true peak measured on ``y`` (see
     :func:`.true_peak.true_peak_after_gain`); over the ceiling, turned down to it."""
     peak = 0.0
     if y.size:
-        peak = true_peak_after_gain(y, envelope, plan.g, plan.stretches, scratch=scratch)
+        peak = true_peak_after_gain(
+            y, envelope, plan.g, plan.stretches, scratch=scratch,
+            executor=measured.pool, pieces=measured.cores,
+        )  # fmt: skip
     loudness = plan.loudness
     if peak > ceiling:  # the limiter's margin fell short: a plain gain trim, exact in dB
         trim = np.float32(ceiling / peak)

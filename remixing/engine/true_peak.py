@@ -107,11 +107,12 @@ def _peak_beside(
     gain: np.float32,
     spans: np.ndarray,
     scratch: np.ndarray,
+    start: int,
+    stop: int,
 ) -> np.float32:  # pragma: no cover - compiled; covered through true_peak_after_gain
-    """The largest of ``gain * envelope`` outside ``spans`` and of ``data``'s own envelope
-    (computed into ``scratch``) inside them."""
+    """Over ``start <= n < stop``, the largest of ``gain * envelope`` outside ``spans``
+    and of ``data``'s own envelope (computed into ``scratch``) inside them."""
     peak = np.float32(0.0)
-    start = 0
     for r in range(spans.shape[0]):
         for i in range(start, spans[r, 0]):
             peak = max(peak, envelope[i] * gain)
@@ -119,7 +120,7 @@ def _peak_beside(
         for i in range(spans[r, 0], spans[r, 1]):
             peak = max(peak, scratch[i])
         start = spans[r, 1]
-    for i in range(start, envelope.size):
+    for i in range(start, stop):
         peak = max(peak, envelope[i] * gain)
     return peak
 
@@ -131,6 +132,8 @@ def true_peak_after_gain(
     changed: np.ndarray,
     *,
     scratch: np.ndarray | None = None,
+    executor: Executor | None = None,
+    pieces: int = 1,
 ) -> float:
     """The true peak (linear) of ``(channels, samples)`` float32 ``audio`` that is the audio
     ``envelope`` was measured on times ``gain``, except in the sample ranges ``changed``
@@ -138,7 +141,8 @@ def true_peak_after_gain(
     interpolator cannot see a change, and ``audio``'s own envelope within its reach of
     one. The largest value :func:`true_peak_envelope` of ``audio`` would give, at the cost
     of filtering only near the changes. ``scratch``: a float32 buffer of the track's
-    length that may be overwritten near the changes (one is allocated otherwise).
+    length that may be overwritten near the changes (one is allocated otherwise). With an
+    ``executor``, ``pieces`` stretches of the track, cut at changes, are read at once.
     """
     data = np.ascontiguousarray(audio, dtype=np.float32)
     n = data.shape[-1]
@@ -151,4 +155,13 @@ def true_peak_after_gain(
         spans = np.stack([spans[starts, 0], np.maximum.accumulate(spans[:, 1])[stops]], axis=1)
     if scratch is None:
         scratch = np.empty(n, dtype=np.float32)  # only the spans' pages are ever touched
-    return float(_peak_beside(data, _TAPS, envelope, np.float32(gain), spans, scratch))
+    parts = 1 if executor is None else max(1, min(pieces, spans.shape[0]))
+    firsts = [spans.shape[0] * i // parts for i in range(parts)]
+    cuts = [0, *(int(spans[f, 0]) for f in firsts[1:]), n]
+    groups = zip(np.split(spans, firsts[1:]), itertools.pairwise(cuts), strict=True)
+    g = np.float32(gain)
+
+    def part(own: tuple[np.ndarray, tuple[int, int]]) -> float:
+        return float(_peak_beside(data, _TAPS, envelope, g, own[0], scratch, *own[1]))
+
+    return max((executor.map if executor is not None else map)(part, groups), default=0.0)

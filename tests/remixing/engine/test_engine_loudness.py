@@ -59,17 +59,21 @@ def test_loudness_after_gain_is_the_meters_reading_of_that_audio(pieces):
     n = audio.shape[-1]
     with ThreadPoolExecutor(3) as pool:
         measured = loudness.hop_energies(audio, 44100, executor=pool, pieces=pieces)
-    rng = np.random.default_rng(pieces)
-    for trial in range(6):
-        g = np.float32(rng.uniform(0.2, 4.0))
-        bounds = np.sort(rng.choice(n, size=2 * int(rng.integers(0, 40)), replace=False))
-        if trial == 1:
-            bounds = np.array([0, 300, n - 5000, n])  # both ends, the unmeasured tail too
-        stretches = bounds.reshape(-1, 2)
-        curve = np.full(n, np.nan, dtype=np.float32)  # never read outside the stretches
-        ones = np.ones(n, dtype=np.float32)
-        for a, b in stretches:
-            curve[a:b] = ones[a:b] = rng.uniform(0.1, 1.0, size=b - a)
-        expected = loudness.integrated_loudness(audio * (g * ones), 44100)
-        got = loudness.loudness_after_gain(measured, audio, g, curve, stretches)
-        assert got == pytest.approx(expected, abs=1e-6), (trial, stretches.shape)
+        rng = np.random.default_rng(pieces)
+        for trial in range(6):
+            g = np.float32(rng.uniform(0.2, 4.0))
+            bounds = np.sort(rng.choice(n, size=2 * int(rng.integers(0, 40)), replace=False))
+            if trial == 1:
+                bounds = np.array([0, 300, n - 5000, n])  # both ends, the unmeasured tail too
+            stretches = bounds.reshape(-1, 2)
+            curve = np.full(n, np.nan, dtype=np.float32)  # never read outside the stretches
+            ones = np.ones(n, dtype=np.float32)
+            for a, b in stretches:
+                curve[a:b] = ones[a:b] = rng.uniform(0.1, 1.0, size=b - a)
+            expected = loudness.integrated_loudness(audio * (g * ones), 44100)
+            got = loudness.loudness_after_gain(measured, audio, g, curve, stretches)
+            assert got == pytest.approx(expected, abs=1e-6), (trial, stretches.shape)
+            spread = loudness.loudness_after_gain(
+                measured, audio, g, curve, stretches, executor=pool, pieces=pieces
+            )
+            assert spread == got, (trial, pieces)

@@ -192,5 +192,32 @@ def test_true_peak_after_gain_is_the_results_envelope(hot_mix, seed):
     for a, b in stretches:
         curve[a:b] = rng.uniform(0.05, 1.0, size=b - a)
     out = hot_mix * (g * curve)
-    peak = true_peak.true_peak_after_gain(out, analysis.true_peak_envelope(hot_mix), g, stretches)
+    envelope = analysis.true_peak_envelope(hot_mix)
+    peak = true_peak.true_peak_after_gain(out, envelope, g, stretches)
     assert peak == pytest.approx(float(analysis.true_peak_envelope(out).max()), rel=1e-6)
+    with ThreadPoolExecutor(3) as pool:
+        for pieces in (2, 3, 30):
+            spread = true_peak.true_peak_after_gain(
+                out, envelope, g, stretches, executor=pool, pieces=pieces
+            )
+            assert spread == peak, pieces
+
+
+def test_overwrite_masters_the_mix_in_place_with_the_same_result(hot_mix):
+    """The render hands its mix over: the result is written into it, sample for sample
+    what a new array would hold; without ``overwrite`` the mix is left as it was."""
+    before = hot_mix.copy()
+    expected = mastering.normalise_loudness(hot_mix, SR)
+    np.testing.assert_array_equal(hot_mix, before)
+    mix = hot_mix.copy()
+    result = mastering.normalise_loudness(mix, SR, overwrite=True)
+    assert np.shares_memory(result.audio, mix)
+    np.testing.assert_array_equal(result.audio, expected.audio)
+    assert (result.integrated_lufs, result.true_peak_dbtp) == (
+        expected.integrated_lufs, expected.true_peak_dbtp
+    )  # fmt: skip
+    # A float64 mix is converted, so the conversion is what gets overwritten.
+    as_double = hot_mix.astype(np.float64)
+    result = mastering.normalise_loudness(as_double, SR)
+    np.testing.assert_array_equal(as_double, hot_mix.astype(np.float64))
+    np.testing.assert_array_equal(result.audio, expected.audio)
