@@ -101,61 +101,104 @@ def _limit(
     ceiling: np.float32,
     half: int,
     stretches: np.ndarray,
+    start: int,
+    stop: int,
 ) -> int:  # pragma: no cover - compiled; covered through limit_into
-    """Write the curve of each stretch and its bounds; return how many there are."""
+    """Write the curve of each stretch whose cluster of overs begins in ``start <= n <
+    stop`` (a cluster runs on past ``stop``; one that began before ``start`` is left to
+    whoever has that span) and its bounds; return how many there are."""
     n = envelope.size
-    box = half // 2
-    reach = half + 2 * box + 1
+    reach = half + 2 * (half // 2) + 1
     gap = max(2 * reach, _MERGE_GAP)
     count = 0
-    i = 0
-    while i < n:
-        i = _next_over(envelope, g, ceiling, i)
-        if i == n:
-            break
-        first = last = i  # a cluster of overs: none further apart than ``gap``
-        j = i + 1
+    i, last = start, -1
+    for k in range(max(0, start - gap), start):
+        if envelope[k] * g > ceiling:
+            last = k
+    while i < stop:
+        first = -1  # with ``last`` set: the cluster the span began in
+        if last < 0:
+            i = _next_over(envelope, g, ceiling, i)
+            if i >= stop:
+                break
+            first = last = i  # a cluster of overs: none further apart than ``gap``
+        j = i + 1 if first >= 0 else i
         while j < n and j - last <= gap:
             if envelope[j] * g > ceiling:
                 last = j
             j += 1
-        # Past ``reach`` from the cluster's overs the required gain is 1 and so is the
-        # curve, whatever lies further: the stretch is its own context.
-        lo, hi = max(0, first - reach), min(n, last + reach + 1)
-        required = np.empty(hi - lo, dtype=np.float32)
-        for k in range(lo, hi):
-            required[k - lo] = min(
-                np.float32(1.0), ceiling / max(envelope[k] * g, np.float32(1e-12))
-            )
-        held, smooth = np.empty_like(required), np.empty_like(required)
-        _running_min(required, half, held)
-        _running_mean(held, box, smooth)
-        _running_mean(smooth, box, held)
-        a, b = hi, lo
-        for k in range(lo, hi):
-            if held[k - lo] < 1.0:
-                a, b = min(a, k), k + 1
-        for k in range(a, b):
-            curve[k] = min(np.float32(1.0), held[k - lo])
-        if b > a:
-            stretches[count, 0], stretches[count, 1] = a, b
-            count += 1
-        i = j
+        if first >= 0:
+            a, b = _stretch(curve, envelope, g, ceiling, half, first, last)
+            if b > a:
+                stretches[count, 0], stretches[count, 1] = a, b
+                count += 1
+        i, last = j, -1
     return count
 
 
+@numba.njit(cache=True, nogil=True)
+def _stretch(
+    curve: np.ndarray,
+    envelope: np.ndarray,
+    g: np.float32,
+    ceiling: np.float32,
+    half: int,
+    first: int,
+    last: int,
+) -> tuple[int, int]:  # pragma: no cover - compiled; covered through limit_into
+    """Filter the cluster of overs ``first .. last`` and write its curve where it is under
+    1; return where that is (empty if nowhere)."""
+    box = half // 2
+    reach = half + 2 * box + 1
+    # Past ``reach`` from the cluster's overs the required gain is 1 and so is the curve,
+    # whatever lies further: the stretch is its own context.
+    lo, hi = max(0, first - reach), min(envelope.size, last + reach + 1)
+    required = np.empty(hi - lo, dtype=np.float32)
+    for k in range(lo, hi):
+        required[k - lo] = min(np.float32(1.0), ceiling / max(envelope[k] * g, np.float32(1e-12)))
+    held, smooth = np.empty_like(required), np.empty_like(required)
+    _running_min(required, half, held)
+    _running_mean(held, box, smooth)
+    _running_mean(smooth, box, held)
+    a, b = hi, lo
+    for k in range(lo, hi):
+        if held[k - lo] < 1.0:
+            a, b = min(a, k), k + 1
+    for k in range(a, b):
+        curve[k] = min(np.float32(1.0), held[k - lo])
+    return a, b
+
+
 def limit_into(
-    curve: np.ndarray, envelope: np.ndarray, g: np.float32, ceiling_lin: float, samplerate: int
+    curve: np.ndarray,
+    envelope: np.ndarray,
+    g: np.float32,
+    ceiling_lin: float,
+    samplerate: int,
+    *,
+    executor: Executor | None = None,
+    pieces: int = 1,
 ) -> np.ndarray:
     """Write the limiter's gain for ``envelope * g`` into ``curve`` where it is under 1,
     and return those stretches, ``(k, 2)`` rows of start and stop, sorted: the curve is 1
-    everywhere else, and ``curve`` is left as it was there."""
+    everywhere else, and ``curve`` is left as it was there. With an ``executor``,
+    ``pieces`` spans of the track at once (each takes the clusters of overs that begin in
+    it: the same stretches and curve)."""
     half = max(2, int(WINDOW_S * samplerate))
     reach = half + 2 * (half // 2) + 1
-    stretches = np.empty((envelope.size // (2 * reach) + 1, 2), dtype=np.int64)
     env = np.ascontiguousarray(envelope, dtype=np.float32)
-    count = _limit(curve, env, np.float32(g), np.float32(ceiling_lin), half, stretches)
-    return stretches[:count]
+    n = env.size
+    parts = 1 if executor is None else max(1, pieces)
+    bounds = [n * i // parts for i in range(parts + 1)]
+    gain, ceiling = np.float32(g), np.float32(ceiling_lin)
+
+    def span(ab: tuple[int, int]) -> np.ndarray:
+        stretches = np.empty(((ab[1] - ab[0]) // (2 * reach) + 2, 2), dtype=np.int64)
+        count = _limit(curve, env, gain, ceiling, half, stretches, ab[0], ab[1])
+        return stretches[:count]
+
+    found = list((executor.map if executor is not None else map)(span, itertools.pairwise(bounds)))
+    return np.concatenate(found) if found else np.zeros((0, 2), dtype=np.int64)
 
 
 @numba.njit(cache=True, nogil=True)

@@ -93,7 +93,15 @@ def normalise_loudness(
         if math.isfinite(measured.loudness):
             plan = _solve_gain(data, measured, envelope, curve, target_lufs, ceiling_lin)
         else:  # nothing to normalise; peaks are still held under the ceiling
-            stretches = limit_into(curve, envelope, np.float32(1.0), ceiling_lin, samplerate)
+            stretches = limit_into(
+                curve,
+                envelope,
+                np.float32(1.0),
+                ceiling_lin,
+                samplerate,
+                executor=pool,
+                pieces=cores,
+            )
             plan = _Plan(np.float32(1.0), 0.0, stretches, measured.loudness)
         y = _apply(data, plan, curve, pool, cores, overwrite=overwrite)
         # The curve is spent: its pages near the limited stretches hold the output's envelope.
@@ -123,7 +131,10 @@ def _solve_gain(
     previous: tuple[float, float] | None = None
     for _ in range(_MAX_ITERATIONS):
         g = np.float32(10 ** (gain_db / 20))
-        stretches = limit_into(curve, envelope, g, ceiling_lin, measured.samplerate)
+        stretches = limit_into(
+            curve, envelope, g, ceiling_lin, measured.samplerate,
+            executor=measured.pool, pieces=measured.cores,
+        )  # fmt: skip
         if not stretches.size:
             return _Plan(g, gain_db, stretches, measured.loudness + gain_db)
         loudness = measured.after_gain(data, g, curve, stretches)

@@ -45,16 +45,18 @@ def test_limiter_filters_only_near_peaks_but_gives_the_same_curve(seed):
     )
 
 
-@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("seed", range(6))
 def test_limit_into_writes_only_where_the_gain_is_under_one(seed):
     """The mastering loop's form of the limiter: the curve for ``envelope * g``, written
     into a reused buffer only in the stretches it returns, which cover every sample
     where it is under 1 and start and end on one."""
     rng = np.random.default_rng(seed)
     n = int(rng.integers(50_000, 400_000))
-    envelope = (np.abs(rng.standard_normal(n)) * 0.2).astype(np.float32)
-    envelope[rng.integers(0, n, size=int(rng.integers(1, 40)))] *= 5
-    g = np.float32(rng.uniform(0.5, 2.0))
+    # Dense overs (one cluster across the track), then isolated peaks: many clusters,
+    # some a merge gap apart, some across the spans' bounds.
+    envelope = (np.abs(rng.standard_normal(n)) * (0.2 if seed < 2 else 0.05)).astype(np.float32)
+    envelope[rng.integers(0, n, size=int(rng.integers(1, 80)))] *= 20
+    g = np.float32(rng.uniform(1.0, 2.0))
     expected = whole_track_limiter_gain(envelope * g, 0.7)
     curve = np.full(n, np.nan, dtype=np.float32)
     stretches = limiter.limit_into(curve, envelope, g, 0.7, SR)
@@ -65,6 +67,13 @@ def test_limit_into_writes_only_where_the_gain_is_under_one(seed):
     assert (curve[stretches[:, 0]] < 1.0).all() and (curve[stretches[:, 1] - 1] < 1.0).all()
     np.testing.assert_allclose(curve[inside], expected[inside], atol=1e-6)
     assert np.isnan(curve[~inside]).all()
+    # Spread over spans (a cluster of overs runs on into the next span): the same.
+    with ThreadPoolExecutor(3) as pool:
+        for pieces in (2, 3, 16):
+            spread = np.full(n, np.nan, dtype=np.float32)
+            found = limiter.limit_into(spread, envelope, g, 0.7, SR, executor=pool, pieces=pieces)
+            np.testing.assert_array_equal(found, stretches)
+            np.testing.assert_array_equal(spread, curve)
 
 
 @pytest.fixture(scope="module")
