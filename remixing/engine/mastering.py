@@ -93,16 +93,11 @@ def normalise_loudness(
         if math.isfinite(measured.loudness):
             plan = _solve_gain(data, measured, envelope, curve, target_lufs, ceiling_lin)
         else:  # nothing to normalise; peaks are still held under the ceiling
+            one = np.float32(1.0)
             stretches = limit_into(
-                curve,
-                envelope,
-                np.float32(1.0),
-                ceiling_lin,
-                samplerate,
-                executor=pool,
-                pieces=cores,
+                curve, envelope, one, ceiling_lin, samplerate, executor=pool, pieces=cores
             )
-            plan = _Plan(np.float32(1.0), 0.0, stretches, measured.loudness)
+            plan = _Plan(one, 0.0, stretches, measured.loudness)
         y = _apply(data, plan, curve, pool, cores, overwrite=overwrite)
         # The curve is spent: its pages near the limited stretches hold the output's envelope.
         result = _verified(y, envelope, plan, 10 ** (ceiling_dbtp / 20), curve, measured)
