@@ -230,3 +230,16 @@ def test_overwrite_masters_the_mix_in_place_with_the_same_result(hot_mix):
     result = mastering.normalise_loudness(as_double, SR)
     np.testing.assert_array_equal(as_double, hot_mix.astype(np.float64))
     np.testing.assert_array_equal(result.audio, expected.audio)
+
+
+def test_mono_as_one_dimensional_audio_is_mastered(hot_mix):
+    """A 1-D mono mix (the shape ``analysis`` treats as mono) comes back 1-D, on target
+    (main's compiled meter indexed it as two-dimensional and failed)."""
+    result = mastering.normalise_loudness(hot_mix[0], SR)
+    assert result.audio.shape == hot_mix[0].shape
+    assert result.limited
+    assert analysis.integrated_loudness_fast(result.audio, SR) == pytest.approx(
+        result.integrated_lufs, abs=1e-4
+    )
+    assert result.integrated_lufs == pytest.approx(-14.0, abs=0.05)
+    assert analysis.true_peak_dbtp(result.audio) <= mastering.CEILING_DBTP
