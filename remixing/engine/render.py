@@ -209,8 +209,8 @@ def _render_mastered(
             stems, recipe, samplerate=samplerate, progress=progress, timings=timings, takes=takes
         )
         started = time.perf_counter()
-        mastered = normalise_loudness(
-            mix, samplerate, target_lufs=target_lufs, ceiling_dbtp=ceiling_dbtp
+        mastered = normalise_loudness(  # the mix is this render's own: mastered in place
+            mix, samplerate, target_lufs=target_lufs, ceiling_dbtp=ceiling_dbtp, overwrite=True
         )
         timings["master"] = time.perf_counter() - started
     except (RenderError, RecipeError):

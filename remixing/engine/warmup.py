@@ -17,6 +17,7 @@ import numpy as np
 from remixing.engine.analysis import true_peak_envelope
 from remixing.engine.embedded import separate_embedded
 from remixing.engine.loudness import integrated_loudness
+from remixing.engine.mastering import normalise_loudness
 from remixing.engine.structure import analyse_structure
 
 WARMUP_SAMPLERATE = 22050
@@ -37,9 +38,11 @@ def _warmup_audio() -> np.ndarray:
 
 def numba_cache_warm() -> None:
     """Run every librosa path the engine uses once, on a few seconds of synthetic audio,
-    and the render's own kernels (the mastering's true-peak envelope and loudness meter)."""
+    and the render's own kernels (the mastering's true-peak envelope and loudness meter,
+    and what a limited master adds: the re-measure of limited hops, the final peak)."""
     stereo = _warmup_audio()
     separate_embedded(stereo, WARMUP_SAMPLERATE)
     analyse_structure(stereo.mean(axis=0), WARMUP_SAMPLERATE)
     true_peak_envelope(stereo)
     integrated_loudness(stereo, WARMUP_SAMPLERATE)
+    normalise_loudness(stereo, WARMUP_SAMPLERATE)  # its clicks need the limiter
