@@ -43,7 +43,7 @@ def cover_hue(recording: Recording) -> int:
 
 
 def credit_line(mains: Sequence[str], featured: Sequence[str]) -> str:
-    """ "A & B feat. C": how a track's artists are named on cards and pages."""
+    """How cards and pages name a track's artists: "A & B feat. C"."""
     names = " & ".join(mains)
     return f"{names} feat. {', '.join(featured)}" if featured else names
 
