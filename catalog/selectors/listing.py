@@ -123,8 +123,9 @@ def _with_artists(queryset: QuerySet[Recording]) -> QuerySet[Recording]:
 
 
 def recording_list_by_ids(ids: Sequence[int]) -> list[Recording]:
-    """These recordings, with their artist credits, in the order of `ids`
-    (those that no longer exist left out): a listed page's cards."""
+    """These recordings as model instances, with their artist credits, in the
+    order of `ids` (those that no longer exist left out): for asking the rule
+    about listed rows (`recording_list_rows` reads what lists show)."""
     found = {r.pk: r for r in _with_artists(Recording.objects.filter(pk__in=ids))}
     return [found[pk] for pk in ids if pk in found]
 
@@ -216,22 +217,6 @@ def stored_verdict(
         Reason(code, STORED_REASONS.get(code, REASON_RECHECK)) for code in codes.split(",") if code
     ]
     return Remixability(remixable=False, reasons=reasons or [Reason("recheck", REASON_RECHECK)])
-
-
-def recording_remixability_stored(recordings: Sequence[Recording]) -> dict[int, Remixability]:
-    """Verdicts for list cards from the stored state alone: no query, however
-    many of the page's tracks cannot be remixed (asking the rule for their
-    reasons cost four more queries whenever one was on the page)."""
-    now = timezone.now()
-    return {
-        recording.pk: stored_verdict(
-            is_remixable=recording.is_remixable,
-            due_at=recording.remixability_due_at,
-            codes=recording.remixability_reasons or "",
-            now=now,
-        )
-        for recording in recordings
-    }
 
 
 def recording_list_newest_remixable(*, limit: int) -> QuerySet[Recording]:
