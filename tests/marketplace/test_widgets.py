@@ -6,9 +6,10 @@ import re
 
 import pytest
 from django import forms
+from django.template import engines
 
 from marketplace.browse.forms import CatalogFilterForm
-from marketplace.widgets import PythonWidgetRenderer
+from marketplace.widgets import PythonWidgetRenderer, field_blocks_html
 
 CHOICES = [("", "Any track"), ('x"<', "Tom & <b>Jerry</b>"), ("7", "Seven")]
 GROUPED = [("Keys", [("a", "A minor"), ("c", "C & major")]), ("", "None")]
@@ -60,3 +61,30 @@ def test_the_catalog_filter_form_draws_as_django_would(db):
     for name in CatalogFilterForm.base_fields:
         assert _markup(str(plain[name])) == _markup(str(stock[name])), name
     assert 'aria-invalid="true"' in str(plain["tempo_max"])
+
+
+# The catalog's filter bar as a template loop drew it before field_blocks_html.
+FIELD_LOOP = """{% for field in form %}{% if field.name != "show_all" %}
+<div class="field">
+  <label for="{{ field.id_for_label }}">{{ field.label }}</label>
+  {{ field }}
+  {% if field.errors %}<ul class="errorlist" id="{{ field.id_for_label }}-error">{% for e in field.errors %}<li>{{ e }}</li>{% endfor %}</ul>{% endif %}
+</div>{% endif %}{% endfor %}"""  # noqa: E501
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        None,
+        {"q": '"velvet" <night>', "genre": "house"},
+        {"q": "x" * 200, "genre": "<b>nope</b>", "tempo_min": "90", "tempo_max": "80"},
+    ],
+)
+def test_field_blocks_draw_what_the_template_loop_drew(db, data):
+    form = CatalogFilterForm(data)
+    form.is_valid()
+    loop = engines["django"].from_string(FIELD_LOOP).render({"form": form})
+    drawn = field_blocks_html(form, exclude=("show_all",))
+    assert _markup(drawn) == _markup(loop)
+    if data and "tempo_max" in data:
+        assert 'id="id_tempo_max-error"' in drawn and "<b>" not in drawn
