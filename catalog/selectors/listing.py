@@ -295,19 +295,33 @@ def _facets_compute() -> Facets:
     return Facets(genres=genres, keys=keys, moods=moods)
 
 
+# This process's copy of the current version's facets: a version's facets
+# never change (any recording created or edited replaces the version), so a
+# browse request reads them without a cache round trip.
+_facets_seen: dict[str, Facets] = {}
+
+
 def recording_facets(*, version: str | None = None) -> Facets:
     """The genres, keys and moods in the catalog, for filter menus. Scanning
     every recording per page view is what made browse slow: cached under the
     listing version, which every recording created or edited changes."""
-    # Only recordings created or edited change facets, and both change the
-    # version: they may live long (computing them scans the whole catalog).
-    return catalog_listing_cached(
-        name="facets",
-        params="",
-        compute=_facets_compute,
-        lifetime=FACETS_LIFETIME,
-        version=version,
-    )
+    if settings.CATALOG_LIST_CACHE_SECONDS <= 0:
+        return _facets_compute()
+    version = version or catalog_listing_version()
+    facets = _facets_seen.get(version)
+    if facets is None:
+        # Only recordings created or edited change facets, and both change the
+        # version: they may live long (computing them scans the whole catalog).
+        facets = catalog_listing_cached(
+            name="facets",
+            params="",
+            compute=_facets_compute,
+            lifetime=FACETS_LIFETIME,
+            version=version,
+        )
+        _facets_seen.clear()  # only the current version's are ever read again
+        _facets_seen[version] = facets
+    return facets
 
 
 FACETS_LIFETIME = 60

@@ -159,3 +159,19 @@ def test_the_api_count_stops_at_its_cap_and_pages_past_it(client, monkeypatch):
     remixable_recording("Solo", title="Zebra Quartz")
     exact = client.get("/api/v1/tracks/?q=zebra+quartz&limit=2").json()
     assert (exact["count"], exact["count_capped"]) == (1, False), exact
+
+
+def test_a_new_genre_reaches_the_filter_menu_on_the_next_request(client, settings):
+    """Each process keeps the current version's facets; a recording created
+    replaces the version, so the next page lists its genre."""
+    settings.CATALOG_LIST_CACHE_SECONDS = 30
+    cache_clear_own()
+    _catalog(1)
+    page = client.get("/tracks/").content.decode()
+    assert '<option value="house">house</option>' in page and "zydeco" not in page
+    with CaptureQueriesContext(connection) as queries:
+        client.get("/tracks/")
+    assert len(queries) == 0  # the grid from the cache, the facets from this process
+    remixable_recording("Bayou", title="Bayou Nights", genre="zydeco")
+    page = client.get("/tracks/").content.decode()
+    assert '<option value="zydeco">zydeco</option>' in page and "Bayou Nights" in page
