@@ -96,6 +96,26 @@ class FallbackRedisCache(RedisCache):
     def redis_is_skipped(self) -> bool:
         return time.monotonic() < _down_until.get(self._server_name, 0.0)
 
+    def count_in_window(self, key: str, timeout: int) -> int | None:
+        """Add one to the counter at `key`, made with a lifetime of `timeout`
+        seconds if it did not exist, and return it: one round trip (SET NX
+        with expiry, then INCR, pipelined), where add() and incr() take three
+        (Django's incr asks whether the key exists first). The counter is the
+        plain integer Django's serializer stores, so get() reads it. None while
+        Redis is skipped: the caller counts with add() and incr(), which this
+        cache then keeps in the process's memory."""
+        if self.redis_is_skipped():
+            return None
+        made = self.make_and_validate_key(key)
+        try:
+            pipe = self._cache.get_client(made, write=True).pipeline(transaction=False)
+            pipe.set(made, 0, nx=True, ex=timeout)
+            pipe.incr(made)
+            return int(pipe.execute()[1])
+        except UNREACHABLE as exc:
+            self._mark_down(exc)
+            return None
+
     def _mark_down(self, exc: Exception) -> None:
         with _down_lock:
             _down_until[self._server_name] = time.monotonic() + self._retry_seconds

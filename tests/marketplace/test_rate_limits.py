@@ -13,6 +13,7 @@ import subprocess
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.cache import caches
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
@@ -194,3 +195,32 @@ def test_rates_read_as_written(rate, expected):
 def test_a_misspelt_rate_is_refused(rate):
     with pytest.raises(ValueError, match="bad rate"):
         parse_rate(rate)
+
+
+def test_a_window_counter_on_redis_is_one_round_trip_and_expires_with_its_window(settings):
+    """On Redis (the production cache) a request is counted in one pipelined
+    round trip, in a counter made with its window's lifetime (one without
+    would lock an address out for good), and the limit refuses as elsewhere."""
+    cache = caches["default"]
+    if not hasattr(cache, "count_in_window"):
+        pytest.skip("the cache is Redis only where REDIS_URL is set (as in CI)")
+    key = f"test-window:{os.getpid()}"
+    cache.delete(key)
+    client = cache._cache.get_client(key, write=True)
+    pipelines = []
+    real = client.pipeline
+    client.pipeline = lambda *a, **k: pipelines.append(1) or real(*a, **k)
+    try:
+        counts = [cache.count_in_window(key, 61) for _ in range(3)]
+    finally:
+        del client.pipeline
+    assert counts == [1, 2, 3] and len(pipelines) == 3
+    assert cache.get(key) == 3  # what Django's get reads: a plain integer
+    assert 55 <= client.ttl(cache.make_and_validate_key(key)) <= 61
+    cache.delete(key)
+
+    settings.RATE_LIMIT_CACHE = "default"
+    _limit(settings, "api-read", "2/minute")
+    address = f"10.9.{os.getpid() % 250}.{counts[0]}"
+    api = Client(REMOTE_ADDR=address)
+    assert [api.get("/api/v1/tracks/").status_code for _ in range(3)] == [200, 200, 429]
