@@ -358,23 +358,48 @@ def _ms(value: str) -> float:
     return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
+def _busy_cpu_seconds() -> float | None:
+    """CPU seconds the whole machine has spent busy (user, system, interrupts;
+    not idle, I/O wait or steal), from /proc/stat; None off Linux."""
+    try:
+        with open("/proc/stat") as stat:
+            user, nice, system, _idle, _iowait, irq, softirq = (
+                int(v) for v in stat.readline().split()[1:8]
+            )
+    except OSError:
+        return None
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
 def wrk(url: str, *, connections: int, seconds: int, script: list[str] | None = None) -> dict:
     """wrk's figures for `url`; `script` is ["-s", lua, url, "--", args...] when each
-    request is made by a Lua script (bench/varied.py)."""
+    request is made by a Lua script (bench/varied.py). `cpu_ms`: the machine's busy CPU
+    during the run per completed request (gunicorn, PostgreSQL, Redis and wrk together),
+    a cost that a host's speed changes less than req/s, and that anything else running
+    inflates (so: a quiet machine)."""
     command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s"]
+    busy_before = _busy_cpu_seconds()
     out = subprocess.run(
         command + (script or [url]),
         capture_output=True,
         text=True,
         check=True,
     ).stdout
+    busy_after = _busy_cpu_seconds()
     latency = dict(re.findall(r"^\s+(50|90|99)%\s+(\S+)", out, re.M))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    cpu_ms = (
+        (busy_after - busy_before) * 1000 / requests
+        if busy_before is not None and busy_after is not None and requests
+        else None
+    )
     return {
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
         "p50_ms": _ms(latency["50"]),
         "p99_ms": _ms(latency["99"]),
         "errors": int(errors.group(1)) if errors else 0,
+        "cpu_ms": cpu_ms,
     }
 
 
@@ -516,7 +541,10 @@ def report(results: dict, *, catalog: dict, args, n: int, seconds: int, cold: di
         "workers": args.workers,
         "cpus": os.cpu_count(),
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "results": {k: {m: round(v, 2) for m, v in row.items()} for k, row in results.items()},
+        "results": {
+            k: {m: v if v is None else round(v, 2) for m, v in row.items()}
+            for k, row in results.items()
+        },
         "ratio_to_floor": {k: round(row["rps"] / floor, 3) for k, row in results.items()},
         "ratio_to_django_floor": {
             k: round(row["rps"] / django_floor, 3) for k, row in results.items()

@@ -344,6 +344,11 @@ def main() -> None:
     report(results, catalog=catalog, counts=counts, small=small, args=args, seconds=seconds)
 
 
+def _cpu(row: dict) -> str:
+    cpu_ms = row.get("cpu_ms")
+    return "" if cpu_ms is None else f"{cpu_ms:.2f}"
+
+
 def report(
     results: dict, *, catalog: dict, counts: dict, small: dict, args, seconds: float
 ) -> None:
@@ -357,9 +362,11 @@ def report(
             else "cache in files (no REDIS_URL: production runs with Redis)"
         )
     )
-    header = "| URL | conns | req/s | p50 ms | p99 ms | errors | ÷ django floor | queries "
+    header = (
+        "| URL | conns | req/s | p50 ms | p99 ms | errors | CPU ms/req | ÷ django floor | queries "
+    )
     print(header + f"({catalog['recordings']} / {small['tracks']} tracks) |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     ratios: dict[str, dict[str, float]] = {}
     for connections, rows in results.items():
         floor = rows["floor: django"]["rps"]
@@ -370,7 +377,8 @@ def report(
             queries = f"{big} / {little.get('queries')}" if big is not None else ""
             print(
                 f"| {name} | {connections} | {row['rps']:.0f} | {row['p50_ms']:.1f} | "
-                f"{row['p99_ms']:.1f} | {row['errors']} | {ratio:.2f} | {queries} |"
+                f"{row['p99_ms']:.1f} | {row['errors']} | {_cpu(row)} | "
+                f"{ratio:.2f} | {queries} |"
             )
     growing = {
         name: [row["queries"], small["counts"][name]["queries"]]
@@ -391,7 +399,10 @@ def report(
         "seconds": seconds,
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
         "results": {
-            str(c): {k: {m: round(v, 2) for m, v in row.items()} for k, row in rows.items()}
+            str(c): {
+                k: {m: v if v is None else round(v, 2) for m, v in row.items()}
+                for k, row in rows.items()
+            }
             for c, rows in results.items()
         },
         "ratio_to_django_floor": ratios,
