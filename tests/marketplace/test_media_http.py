@@ -1,15 +1,16 @@
 """Media over real HTTP against the live server: every role against every kind
 of file, and a corpus of path tricks against every media prefix.
 
-Requests go out byte for byte (tests.marketplace.media_world.raw_get): what
-the server decodes is exactly what an attacker sent.
+Requests go out byte for byte (tests.marketplace.media_world.raw_get, and
+RawClient for a sweep's requests over one kept-alive connection): what the
+server decodes is exactly what an attacker sent.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from .media_world import PRIVATE, RIGHTS, ROLES, add_symlinks, build_world, raw_get
+from .media_world import PRIVATE, RIGHTS, ROLES, RawClient, add_symlinks, build_world, raw_get
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -28,13 +29,14 @@ def _leaks(world, body: bytes) -> list[str]:
 def test_each_role_reads_exactly_the_files_it_has_a_right_to(live_server, world, role):
     cookie = world.cookie(role)
     wrong = []
-    for kind, allowed in RIGHTS.items():
-        reply = raw_get(live_server.url, f"/media/{world.files[kind]}", cookie=cookie)
-        expected = 200 if role in allowed else 404
-        if reply.status != expected or (expected == 200 and reply.body != world.content[kind]):
-            wrong.append(f"{kind}: {reply.status}, expected {expected}")
-        if expected == 404 and _leaks(world, reply.body):
-            wrong.append(f"{kind}: 404 page carries file bytes")
+    with RawClient(live_server.url) as client:
+        for kind, allowed in RIGHTS.items():
+            reply = client.get(f"/media/{world.files[kind]}", cookie=cookie)
+            expected = 200 if role in allowed else 404
+            if reply.status != expected or (expected == 200 and reply.body != world.content[kind]):
+                wrong.append(f"{kind}: {reply.status}, expected {expected}")
+            if expected == 404 and _leaks(world, reply.body):
+                wrong.append(f"{kind}: 404 page carries file bytes")
     assert not wrong, wrong
 
 
@@ -122,11 +124,12 @@ def _check(live_server, world, paths: dict[str, str]) -> list[str]:
     failures = []
     for role in ROLES:
         cookie = world.cookie(role)
-        for label, path in paths.items():
-            reply = raw_get(live_server.url, f"/media/{path}", cookie=cookie)
-            leaked = _leaks(world, reply.body)
-            if reply.status not in (400, 404) or leaked:
-                failures.append(f"{role}, {label}: {path} -> {reply.status} {leaked or ''}")
+        with RawClient(live_server.url) as client:
+            for label, path in paths.items():
+                reply = client.get(f"/media/{path}", cookie=cookie)
+                leaked = _leaks(world, reply.body)
+                if reply.status not in (400, 404) or leaked:
+                    failures.append(f"{role}, {label}: {path} -> {reply.status} {leaked or ''}")
     return failures
 
 
