@@ -320,7 +320,13 @@ def main() -> None:
     os.environ.update(
         {
             k: env[k]
-            for k in ("DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DJANGO_SECURE_SSL_REDIRECT")
+            # The in-process query counts read the API too, from the same address.
+            for k in (
+                "DJANGO_SECRET_KEY",
+                "DJANGO_ALLOWED_HOSTS",
+                "DJANGO_SECURE_SSL_REDIRECT",
+                "RATE_LIMIT_API_READ",
+            )
         }
     )
     subprocess.run(  # the pages name hashed static files: the manifest comes first
