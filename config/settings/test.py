@@ -64,6 +64,11 @@ SEPARATION_ONNX_CACHE = str(VAR_DIR / f"test-onnx{_PER_WORKER}")
 CATALOG_LIST_CACHE_SECONDS = 0
 WHITENOISE_AUTOREFRESH = True
 
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend with a flush that empties only the tables a
+    # transactional test filled (tests/postgresql_flush/base.py): a TRUNCATE of
+    # every table cost 1.3-2 s after each of those tests.
+    DATABASES["default"]["ENGINE"] = "tests.postgresql_flush"
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # A file, not memory: the live server's threads (web requests and the
     # Stripe sandbox's webhooks arriving at once) then get their own
