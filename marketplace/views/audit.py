@@ -52,10 +52,6 @@ def _export(request: HttpRequest, name: str, filters: dict, header, rows) -> Htt
     return exports.csv_response(f"clearmix-{name}.csv", header, rows)
 
 
-def _base_context() -> dict:
-    return {"check_alerts": checks.check_alerts()}
-
-
 @require_GET
 @auditor_required
 def dashboard(request: HttpRequest) -> HttpResponse:
@@ -75,7 +71,6 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         for name, run in runs.items()
     ]
     context = {
-        **_base_context(),
         "sections": sections,
         "total": sum(s["count"] for s in sections),
         "checks": check_rows,
@@ -102,7 +97,7 @@ def anomaly_list(request: HttpRequest, kind: str) -> HttpResponse:
     return render(
         request,
         "marketplace/audit/anomalies.html",
-        {**_base_context(), "kind": spec, "items": items},
+        {"kind": spec, "items": items},
     )
 
 
@@ -134,8 +129,7 @@ def remix_list(request: HttpRequest) -> HttpResponse:
         request,
         "marketplace/audit/remix_list.html",
         {
-            **_base_context(),
-            "page": page,
+                "page": page,
             "filters": filters,
             "statuses": Remix.Status.choices,
             "query": query.urlencode(),
@@ -150,7 +144,7 @@ def remix_trail(request: HttpRequest, remix_id: int) -> HttpResponse:
         trail = selectors.remix_trail(remix_id=remix_id)
     except Remix.DoesNotExist:
         raise Http404("No such remix.") from None
-    return render(request, "marketplace/audit/remix_trail.html", {**_base_context(), "t": trail})
+    return render(request, "marketplace/audit/remix_trail.html", {"t": trail})
 
 
 @require_GET
@@ -166,7 +160,6 @@ def record_detail(request: HttpRequest, key: str, pk: str) -> HttpResponse:
         raise Http404("No such record.") from None
     obj = get_object_or_404(model, pk=pk)
     context = {
-        **_base_context(),
         "obj": obj,
         "key": key,
         "model_name": model._meta.verbose_name,
@@ -182,7 +175,7 @@ def artist_list(request: HttpRequest) -> HttpResponse:
     q = request.GET.get("q", "").strip()[:200]
     parties = selectors.party_list_for_reports(q=q)[:200]
     return render(
-        request, "marketplace/audit/artists.html", {**_base_context(), "parties": parties, "q": q}
+        request, "marketplace/audit/artists.html", {"parties": parties, "q": q}
     )
 
 
@@ -208,7 +201,7 @@ def artist_report(request: HttpRequest, party_id: int) -> HttpResponse:
         else "marketplace/audit/artist_report.html"
     )
     return render(
-        request, template, {**_base_context(), "report": report, "query": request.GET.urlencode()}
+        request, template, {"report": report, "query": request.GET.urlencode()}
     )
 
 
@@ -234,7 +227,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "marketplace/audit/log.html",
-        {**_base_context(), "page": page, "filters": filters, "query": query.urlencode()},
+        {"page": page, "filters": filters, "query": query.urlencode()},
     )
 
 
@@ -245,7 +238,7 @@ def check_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "marketplace/audit/checks.html",
-        {**_base_context(), "runs": runs, "names": CheckRun.Name.choices},
+        {"runs": runs, "names": CheckRun.Name.choices},
     )
 
 
