@@ -129,7 +129,7 @@ def remix_list(request: HttpRequest) -> HttpResponse:
         request,
         "marketplace/audit/remix_list.html",
         {
-                "page": page,
+            "page": page,
             "filters": filters,
             "statuses": Remix.Status.choices,
             "query": query.urlencode(),
@@ -174,9 +174,7 @@ def record_detail(request: HttpRequest, key: str, pk: str) -> HttpResponse:
 def artist_list(request: HttpRequest) -> HttpResponse:
     q = request.GET.get("q", "").strip()[:200]
     parties = selectors.party_list_for_reports(q=q)[:200]
-    return render(
-        request, "marketplace/audit/artists.html", {"parties": parties, "q": q}
-    )
+    return render(request, "marketplace/audit/artists.html", {"parties": parties, "q": q})
 
 
 @require_GET
@@ -200,9 +198,7 @@ def artist_report(request: HttpRequest, party_id: int) -> HttpResponse:
         if request.GET.get("print")
         else "marketplace/audit/artist_report.html"
     )
-    return render(
-        request, template, {"report": report, "query": request.GET.urlencode()}
-    )
+    return render(request, template, {"report": report, "query": request.GET.urlencode()})
 
 
 @require_GET
