@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from django.http import HttpRequest
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch
 
 from marketplace.audit.checks import check_alerts
+from marketplace.links import page_url
 
 
 def _link(label: str, name: str) -> dict | None:
     try:
-        return {"label": label, "url": reverse(name)}
+        return {"label": label, "url": page_url(name)}
     except NoReverseMatch:
         return None
 

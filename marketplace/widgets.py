@@ -13,13 +13,22 @@ aside) and hands every other template to Django. A form opts in with
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from html import escape
 from typing import Any
 
 from django.forms.renderers import DjangoTemplates
-from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 
 WIDGETS = "django/forms/widgets/"
+
+
+def _escape(value: Any) -> str:
+    # Django's conditional_escape, the same text, without its lazy-string
+    # wrapper and SafeString result: about half its cost, paid about 120 times
+    # per browse request (every option of every filter).
+    if hasattr(value, "__html__"):
+        return value.__html__()
+    return escape(str(value))
 
 
 def _attrs(attrs: Mapping[str, Any]) -> str:
@@ -29,33 +38,33 @@ def _attrs(attrs: Mapping[str, Any]) -> str:
     for name, value in attrs.items():
         if value is False:
             continue
-        parts.append(f" {conditional_escape(name)}")
+        parts.append(f" {_escape(name)}")
         if value is not True:
-            parts.append(f'="{conditional_escape(str(value))}"')
+            parts.append(f'="{_escape(str(value))}"')
     return "".join(parts)
 
 
 def _input(widget: Mapping[str, Any]) -> str:
     value = widget["value"]
-    shown = "" if value is None else f' value="{conditional_escape(str(value))}"'
+    shown = "" if value is None else f' value="{_escape(str(value))}"'
     return (
-        f'<input type="{conditional_escape(widget["type"])}" '
-        f'name="{conditional_escape(widget["name"])}"{shown}{_attrs(widget["attrs"])}>'
+        f'<input type="{_escape(widget["type"])}" '
+        f'name="{_escape(widget["name"])}"{shown}{_attrs(widget["attrs"])}>'
     )
 
 
 def _option(option: Mapping[str, Any]) -> str:
     return (
-        f'<option value="{conditional_escape(str(option["value"]))}"'
-        f"{_attrs(option['attrs'])}>{conditional_escape(option['label'])}</option>"
+        f'<option value="{_escape(str(option["value"]))}"'
+        f"{_attrs(option['attrs'])}>{_escape(option['label'])}</option>"
     )
 
 
 def _select(widget: Mapping[str, Any]) -> str:
-    parts = [f'<select name="{conditional_escape(widget["name"])}"{_attrs(widget["attrs"])}>']
+    parts = [f'<select name="{_escape(widget["name"])}"{_attrs(widget["attrs"])}>']
     for group_name, options, _index in widget["optgroups"]:
         if group_name:
-            parts.append(f'<optgroup label="{conditional_escape(group_name)}">')
+            parts.append(f'<optgroup label="{_escape(group_name)}">')
         parts.extend(_option(option) for option in options)
         if group_name:
             parts.append("</optgroup>")
@@ -93,11 +102,11 @@ def field_blocks_html(form: Any, *, exclude: tuple[str, ...] = ()) -> SafeString
     for field in form:
         if field.name in exclude:
             continue
-        label_for = conditional_escape(field.id_for_label)
-        errors = "".join(f"<li>{conditional_escape(error)}</li>" for error in field.errors)
+        label_for = _escape(field.id_for_label)
+        errors = "".join(f"<li>{_escape(error)}</li>" for error in field.errors)
         listed = f'<ul class="errorlist" id="{label_for}-error">{errors}</ul>' if errors else ""
         parts.append(
-            f'<div class="field"><label for="{label_for}">{conditional_escape(field.label)}</label>'
+            f'<div class="field"><label for="{label_for}">{_escape(field.label)}</label>'
             f"{field}{listed}</div>"
         )
     return mark_safe("".join(parts))  # noqa: S308  (every value escaped above)
