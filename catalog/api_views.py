@@ -26,9 +26,9 @@ from .api_serializers import (
 from .identifiers import MAX_ROW_ID
 from .models import Party, Recording, SplitVersion
 from .selectors import (
-    catalog_listing_cached,
     catalog_listing_cached_rows,
-    catalog_listing_version,
+    catalog_listing_page,
+    catalog_listing_page_store,
     consent_history,
     consent_state_for_party,
     recording_credits,
@@ -126,27 +126,27 @@ class TrackListApi(APIView):
         data = dict(filters.validated_data)
         include_all = data.pop("include_unremixable", False)
 
-        version = catalog_listing_version()
-
-        def page_data() -> dict:
-            paginator = BoundedPagination()
-            found = _track_ids(data, include_all)
-            ids: list[int] = paginator.paginate_queryset(found, request, view=self) or []
-            if not ids and recording_search_may_retry(data.get("q")):
-                # Nothing as typed: one more try that forgives a typo.
-                found = _track_ids(data, include_all, typos=True)
-                ids = paginator.paginate_queryset(found, request, view=self) or []
-            rows = catalog_listing_cached_rows(
-                name="api-track", ids=ids, compute=_track_rows, version=version
-            )
-            return paginator.get_paginated_response([rows[pk] for pk in ids if pk in rows]).data
-
         # Keyed by the whole URL: the page's next/previous links contain it.
         url = request.build_absolute_uri()
-        page = catalog_listing_cached(
-            name="api-tracks", params=url, compute=page_data, version=version
-        )
+        # The listing version and this URL's page, in one cache round trip.
+        version, page = catalog_listing_page(name="api-tracks", params=url)
+        if page is None:
+            page = _track_page(request, self, data, include_all, version)
+            catalog_listing_page_store(name="api-tracks", params=url, version=version, value=page)
         return Response(page)
+
+
+def _track_page(request, view, data: dict, include_all: bool, version: str) -> dict:
+    paginator = BoundedPagination()
+    ids: list[int] = paginator.paginate_queryset(_track_ids(data, include_all), request, view) or []
+    if not ids and recording_search_may_retry(data.get("q")):
+        # Nothing as typed: one more try that forgives a typo.
+        found = _track_ids(data, include_all, typos=True)
+        ids = paginator.paginate_queryset(found, request, view) or []
+    rows = catalog_listing_cached_rows(
+        name="api-track", ids=ids, compute=_track_rows, version=version
+    )
+    return paginator.get_paginated_response([rows[pk] for pk in ids if pk in rows]).data
 
 
 def _track_ids(filters: dict, include_all: bool, *, typos: bool = False):

@@ -20,6 +20,6 @@ def page_url(name: str) -> str:
 
 
 @lru_cache(maxsize=512)
-def _page_url(name: str, urlconf: object, prefix: str) -> str:
+def _page_url(name: str, urlconf: str | None, prefix: str) -> str:
     # `prefix` is part of the key: reverse() reads the current one itself.
     return reverse(name, urlconf=urlconf)

@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
@@ -341,6 +341,41 @@ def catalog_listing_version() -> str:
     return version
 
 
+def _page_key(name: str, params: str) -> str:
+    digest = hashlib.sha256(f"{name}|{params}".encode()).hexdigest()
+    return f"catalog:page:{digest}"
+
+
+def catalog_listing_page(*, name: str, params: str, version: str | None = None) -> tuple[str, Any]:
+    """The current listing version (or `version`, when the caller read it)
+    and the value cached under (`name`, `params`) if it was made under that
+    version, else None: one cache round trip. A cached value is keyed without
+    the version and carries the version it was made under, so the version and
+    the page are read together instead of one after the other."""
+    if settings.CATALOG_LIST_CACHE_SECONDS <= 0:
+        return version or catalog_listing_version(), None
+    key = _page_key(name, params)
+    if version is not None:
+        found = cache.get(key)
+    else:
+        both = cache.get_many([LISTING_VERSION_KEY, key])
+        version, found = both.get(LISTING_VERSION_KEY), both.get(key)
+        version = version or catalog_listing_version()
+    if isinstance(found, tuple) and len(found) == 2 and found[0] == version:
+        return version, found[1]
+    return version, None
+
+
+def catalog_listing_page_store(
+    *, name: str, params: str, version: str, value: Any, lifetime: int = 1
+) -> None:
+    """Cache `value`, made under the listing `version`, for `lifetime` times
+    CATALOG_LIST_CACHE_SECONDS (see `catalog_listing_page`)."""
+    seconds = settings.CATALOG_LIST_CACHE_SECONDS * lifetime
+    if seconds > 0:
+        cache.set(_page_key(name, params), (version, value), seconds)
+
+
 def catalog_listing_cached(
     *,
     name: str,
@@ -351,17 +386,15 @@ def catalog_listing_cached(
 ) -> T:
     """`compute()`, cached under the listing version for `lifetime` times
     CATALOG_LIST_CACHE_SECONDS. A page that reads several cached parts
-    passes the `version` it read once (a cache round trip saved per part)."""
-    seconds = settings.CATALOG_LIST_CACHE_SECONDS * lifetime
-    if seconds <= 0:
+    passes the `version` it read once (see `catalog_listing_page`)."""
+    if settings.CATALOG_LIST_CACHE_SECONDS <= 0:
         return compute()
-    version = version or catalog_listing_version()
-    digest = hashlib.sha256(f"{version}|{name}|{params}".encode()).hexdigest()
-    key = f"catalog:list:{digest}"
-    value = cache.get(key)
+    version, value = catalog_listing_page(name=name, params=params, version=version)
     if value is None:
         value = compute()
-        cache.set(key, value, seconds)
+        catalog_listing_page_store(
+            name=name, params=params, version=version, value=value, lifetime=lifetime
+        )
     return value
 
 

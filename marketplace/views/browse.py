@@ -6,8 +6,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
 from catalog.selectors import (
-    catalog_listing_cached,
-    catalog_listing_version,
+    catalog_listing_page,
+    catalog_listing_page_store,
     recording_credits,
     recording_list_remixable,
     recording_queryset_with_credits,
@@ -38,9 +38,12 @@ def _grid(filters: dict, *, show_all: bool, version: str) -> tuple[int, str]:
 
 
 def catalog(request: HttpRequest) -> HttpResponse:
-    # Read once for every cached part of the page (the grid, its cards, the
-    # filter choices): one cache round trip, not three.
-    version = catalog_listing_version()
+    # The listing version and this query's page, in one cache round trip;
+    # the version serves every cached part of the page (the grid, its cards,
+    # the filter choices). Keyed by the query as sent: the page it shows
+    # depends only on it and the version.
+    query = request.META.get("QUERY_STRING", "")
+    version, page = catalog_listing_page(name="browse", params=query)
     form = CatalogFilterForm(request.GET or None, listing_version=version)
     filters: dict = {}
     show_all = False
@@ -51,12 +54,10 @@ def catalog(request: HttpRequest) -> HttpResponse:
             name: data[name] or None
             for name in ("q", "genre", "mood", "key", "tempo_min", "tempo_max")
         }
-    count, grid = catalog_listing_cached(
-        name="browse",
-        params=repr(sorted(filters.items())) + f"|{show_all}",
-        compute=lambda: _grid(filters, show_all=show_all, version=version),
-        version=version,
-    )
+    if page is None:
+        page = _grid(filters, show_all=show_all, version=version)
+        catalog_listing_page_store(name="browse", params=query, version=version, value=page)
+    count, grid = page
     return render(
         request,
         "marketplace/browse/catalog.html",

@@ -175,3 +175,50 @@ def test_a_new_genre_reaches_the_filter_menu_on_the_next_request(client, setting
     remixable_recording("Bayou", title="Bayou Nights", genre="zydeco")
     page = client.get("/tracks/").content.decode()
     assert '<option value="zydeco">zydeco</option>' in page and "Bayou Nights" in page
+
+
+CACHE_CALLS = ("get", "get_many", "set", "set_many", "add", "incr", "delete")
+
+
+def _cache_calls(monkeypatch) -> list[str]:
+    """The listing cache's calls from now on, each one round trip to Redis
+    (calls a backend makes inside another, as LocMem's get_many calls get,
+    are not counted: Redis answers get_many with one MGET)."""
+    from django.core.cache import caches
+
+    calls: list[str] = []
+    inside: list[str] = []
+    default = caches["default"]
+    for name in CACHE_CALLS:
+        real = getattr(default, name)
+
+        def counted(*args, _name=name, _real=real, **kwargs):
+            if not inside:
+                calls.append(_name)
+            inside.append(_name)
+            try:
+                return _real(*args, **kwargs)
+            finally:
+                inside.pop()
+
+        monkeypatch.setattr(default, name, counted)
+    return calls
+
+
+@pytest.mark.parametrize("url", ["/tracks/?q={}", "/api/v1/tracks/?q={}"])
+def test_a_list_reads_its_version_and_page_in_one_cache_round_trip(
+    client, settings, monkeypatch, url
+):
+    """The listing version and a page cached under it are read together: a
+    cached page costs one cache read; a new search whose cards were drawn
+    costs that read, its cards' read and the page's write."""
+    settings.CATALOG_LIST_CACHE_SECONDS = 30
+    cache_clear_own()
+    _catalog(3)
+    client.get(url.format("song"))  # the version made, every card drawn
+    calls = _cache_calls(monkeypatch)
+    assert client.get(url.format("song")).status_code == 200
+    assert calls == ["get_many"]
+    calls.clear()
+    assert client.get(url.format("0+song")).status_code == 200
+    assert calls == ["get_many", "get_many", "set"]
