@@ -21,11 +21,18 @@ from core.errors import DomainError
 logger = logging.getLogger(__name__)
 
 _lock = threading.Lock()
-_clients: dict[tuple[str, str], stripe.StripeClient] = {}
+_clients: dict[tuple, stripe.StripeClient] = {}
 
 
 def stripe_client() -> stripe.StripeClient:
-    key = (settings.STRIPE_API_KEY, settings.STRIPE_API_BASE)
+    # Every setting the client is built from: a changed timeout or retry count
+    # (settings overridden in a test) gets a client that honours it.
+    key = (
+        settings.STRIPE_API_KEY,
+        settings.STRIPE_API_BASE,
+        settings.STRIPE_MAX_NETWORK_RETRIES,
+        settings.STRIPE_TIMEOUT_SECONDS,
+    )
     with _lock:
         client = _clients.get(key)
         if client is None:
