@@ -1,5 +1,7 @@
-"""The Celery app. Queues: `default` (rendering, payouts, checks) and `gpu`
-(separation, one task at a time on the GPU worker)."""
+"""The Celery app. Queues: `paid` (a paid order's fulfilment and its render:
+what a fan waits for, taken first), `default` (previews, stem imports,
+analyses, payouts, checks) and `gpu` (separation, one task at a time on the
+GPU worker)."""
 
 import os
 
@@ -23,5 +25,5 @@ def ensure_broker_folders(sender: Celery | None = None, **kwargs: object) -> Non
 
 
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.conf.task_queues = (Queue("default"), Queue("gpu"))
+app.conf.task_queues = (Queue("paid"), Queue("default"), Queue("gpu"))
 app.autodiscover_tasks()

@@ -11,7 +11,8 @@ case "$1" in
       --workers "${WEB_CONCURRENCY:-3}" --threads "${WEB_THREADS:-4}" --timeout 60 \
       --access-logfile - ;;
   worker)
-    exec celery -A config worker -Q default --concurrency "${WORKER_CONCURRENCY:-2}" \
+    # `paid` first: a worker takes from its queues in this order (settings).
+    exec celery -A config worker -Q paid,default --concurrency "${WORKER_CONCURRENCY:-2}" \
       --loglevel INFO ;;
   gpu-worker)
     # One task at a time: the model owns the GPU's memory.

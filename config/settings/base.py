@@ -284,6 +284,10 @@ else:
     # Redis redelivers unacked tasks after this long; must exceed the hard limit.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 2 * 60 * 60),
+        # A worker takes from its queues in the order it names them (-Q paid,default):
+        # a paying fan's fulfilment and render never wait behind a backlog of
+        # background work (previews, stem imports, analyses of a new catalog).
+        "queue_order_strategy": "priority",
         # A broker that is away fails a publish or a poll after these seconds
         # (then the worker reconnects) instead of hanging a request or a worker.
         **redis_socket_options(
@@ -315,6 +319,10 @@ CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 35 * 60)
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_CREATE_MISSING_QUEUES = True
 CELERY_TASK_ROUTES = {
+    # What a fan who has paid waits for: its own queue, which workers take
+    # from first (see queue_order_strategy above).
+    "marketplace.tasks.order_fulfil": {"queue": "paid"},
+    "remixing.tasks.render_run": {"queue": "paid"},
     # Separation needs the GPU; everything else runs on the default queue.
     "remixing.tasks.separation_*": {"queue": "gpu"},
     "*": {"queue": "default"},

@@ -117,7 +117,9 @@ def test_celery_is_configured_for_long_reliable_jobs():
     assert conf.task_serializer == "json"
     assert conf.task_soft_time_limit < conf.task_time_limit
     assert conf.task_always_eager is False
-    assert {q.name for q in conf.task_queues} == {"default", "gpu"}
+    assert [q.name for q in conf.task_queues] == ["paid", "default", "gpu"]
     router = app.amqp.router
     assert router.route({}, "remixing.tasks.separation_run")["queue"].name == "gpu"
-    assert router.route({}, "remixing.tasks.render_remix")["queue"].name == "default"
+    assert router.route({}, "remixing.tasks.render_run")["queue"].name == "paid"
+    assert router.route({}, "marketplace.tasks.order_fulfil")["queue"].name == "paid"
+    assert router.route({}, "remixing.tasks.recording_preview_run")["queue"].name == "default"

@@ -76,10 +76,10 @@ class RedisServer:
         return redis.Redis(port=self.port).dbsize()
 
     def renders_waiting(self, settings, remix: Remix) -> int:
-        """Render messages for `remix` waiting in the default queue (read directly)."""
+        """Render messages for `remix` waiting in the paid queue (read directly)."""
         prefix = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("global_keyprefix", "")
         count = 0
-        for raw in redis.Redis(port=self.port).lrange(f"{prefix}default", 0, -1):
+        for raw in redis.Redis(port=self.port).lrange(f"{prefix}paid", 0, -1):
             headers = json.loads(raw)["headers"]
             count += headers["task"] == RENDER and headers["argsrepr"] == f"({remix.pk},)"
         return count

@@ -71,7 +71,7 @@ class Worker:
                 "config",
                 "worker",
                 "-Q",
-                "default,gpu",
+                "paid,default,gpu",
                 "-c",
                 "1",
                 "-P",

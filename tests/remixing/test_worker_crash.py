@@ -92,7 +92,7 @@ class Worker:
 
     def start(self) -> Worker:
         argv = [sys.executable, "-m", "celery", "-A", "config", "worker", "-B"]
-        argv += ["-s", str(self.schedule), "-Q", "default,gpu", "-c", "1", "-P", "prefork"]
+        argv += ["-s", str(self.schedule), "-Q", "paid,default,gpu", "-c", "1", "-P", "prefork"]
         argv += ["-l", "info", "--without-gossip", "--without-mingle", "--without-heartbeat"]
         argv += ["-n", f"crash-{uuid.uuid4().hex[:8]}@%h"]
         self.proc = subprocess.Popen(

@@ -202,7 +202,7 @@ class Command(BaseCommand):
 
     def _start_workers(self) -> None:
         python = sys.executable
-        worker = [python, "-m", "celery", "-A", "config", "worker", "-Q", "default,gpu"]
+        worker = [python, "-m", "celery", "-A", "config", "worker", "-Q", "paid,default,gpu"]
         self._spawn(
             "celery worker", [*worker, "--concurrency", "2", "--loglevel", "INFO"], "worker.log"
         )

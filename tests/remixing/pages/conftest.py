@@ -34,7 +34,7 @@ class Pipeline:
         if self.env is None:
             return self
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "default,gpu",
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "paid,default,gpu",
              "-c", "1", "-P", "solo", "-l", "info", "--without-gossip", "--without-mingle",
              "--without-heartbeat", "-n", f"pages-{uuid.uuid4().hex[:8]}@%h"],
             cwd=ROOT, env=self.env, stdout=open(self.log, "ab"), stderr=subprocess.STDOUT,
