@@ -21,6 +21,7 @@ from django.db import connection
 from catalog.services.consent import consent_revoke
 from remixing.models import Remix, StemSet
 from remixing.services import remix_create, remix_render_start
+from tests.fixtures.db_quiet import database_wait_quiet
 from tests.fixtures.redis_db import redis_flush_own
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -116,6 +117,7 @@ def workers(worker_env, tmp_path):
     # next test's fixture drops the unacked messages left in Redis.
     for worker in started:
         worker.kill()
+    database_wait_quiet()  # before the flush (tests/fixtures/db_quiet.py)
 
 
 def wait_for(predicate, timeout: float, worker: Worker | None = None, step: float = 0.05):

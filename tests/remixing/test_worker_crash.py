@@ -26,6 +26,7 @@ from django.db import connection
 
 from remixing.models import Remix, StemSet
 from remixing.services import remix_create, remix_render_start, remix_update_recipe
+from tests.fixtures.db_quiet import database_wait_quiet
 from tests.fixtures.redis_db import redis_flush_own
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -152,6 +153,7 @@ def workers(crash_env, tmp_path):
     # ends after its last assertion. The next test's fixture empties the broker.
     for worker in started:
         worker.end()
+    database_wait_quiet()  # before the flush (tests/fixtures/db_quiet.py)
 
 
 def wait_for(predicate, timeout: float, worker: Worker | None = None, step: float = 0.05):

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 from django.db import connection
 
+from tests.fixtures.db_quiet import database_wait_quiet
 from tests.fixtures.redis_db import redis_flush_own
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -160,6 +161,7 @@ def pipeline(transactional_db, settings, tmp_path, spare_workers):
     worker = Pipeline(env, spare_workers).start(Path(settings.MEDIA_ROOT))
     yield worker
     worker.stop()
+    database_wait_quiet()  # before the flush (tests/fixtures/db_quiet.py)
 
 
 @pytest.fixture(scope="session")
