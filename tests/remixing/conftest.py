@@ -99,8 +99,10 @@ def make_recording(db):
 
 @pytest.fixture(autouse=True)
 def _media_root(settings, tmp_path, request):
-    # Worker tests share the fixed test MEDIA_ROOT with the worker process.
-    if "worker" not in request.keywords:
+    # Worker tests share the fixed test MEDIA_ROOT with the worker process. The
+    # marker, not `request.keywords`: those hold the checkout's folder name too, and
+    # in a checkout named "worker" no test had its own media folder.
+    if request.node.get_closest_marker("worker") is None:
         settings.MEDIA_ROOT = str(tmp_path / "media")
 
 

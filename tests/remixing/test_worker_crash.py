@@ -26,6 +26,7 @@ from django.db import connection
 
 from remixing.models import Remix, StemSet
 from remixing.services import remix_create, remix_render_start, remix_update_recipe
+from tests.fixtures.db_quiet import database_wait_quiet
 from tests.fixtures.redis_db import redis_flush_own
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -124,6 +125,15 @@ class Worker:
             except ProcessLookupError:
                 pass
 
+    def end(self) -> None:
+        """SIGKILL the process group, whether or not its main process still lives."""
+        if self.proc:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.proc.wait(10)
+
     def output(self) -> str:
         return self.log.read_text(errors="replace")[-6000:]
 
@@ -138,8 +148,12 @@ def workers(crash_env, tmp_path):
         return worker
 
     yield start
+    # After the test, SIGKILL to each whole process group (orphans included): SIGTERM's
+    # warm shutdown waited for the task still running, and no test checks how a worker
+    # ends after its last assertion. The next test's fixture empties the broker.
     for worker in started:
-        worker.stop()
+        worker.end()
+    database_wait_quiet()  # before the flush (tests/fixtures/db_quiet.py)
 
 
 def wait_for(predicate, timeout: float, worker: Worker | None = None, step: float = 0.05):
