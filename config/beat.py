@@ -19,9 +19,16 @@ def beat_schedule(
     *, remixing_jobs_sweep_seconds: float, payouts_sweep_seconds: float = 600.0
 ) -> dict[str, dict[str, Any]]:
     schedule: dict[str, dict[str, Any]] = {
+        # One per queue a worker must consume (marketplace.heartbeat).
         "healthz-heartbeat": {
             "task": "marketplace.tasks.heartbeat",
             "schedule": crontab(minute="*/5"),
+        },
+        "healthz-heartbeat-paid": {
+            "task": "marketplace.tasks.heartbeat",
+            "schedule": crontab(minute="*/5"),
+            "args": ("paid",),
+            "options": {"queue": "paid"},
         },
         # Re-queues remixing jobs whose lease expired (see remixing.leases).
         "remixing-jobs-sweep": {

@@ -7,11 +7,11 @@ import uuid
 from collections.abc import Callable
 
 from celery import current_app as celery_app
-from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import connection
 
+from marketplace.heartbeat import heartbeats_last
 from remixing.audio import separation_availability
 
 
@@ -39,7 +39,7 @@ def _broker() -> dict:
         transport = conn.transport_cls
     return {
         "transport": str(transport),
-        "last_worker_heartbeat": cache.get("clearmix:worker-heartbeat"),
+        "last_worker_heartbeat": heartbeats_last(),
     }
 
 

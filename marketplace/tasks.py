@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from celery import shared_task
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
-from django.utils import timezone
 
 from marketplace import delivery
 from marketplace.audit.checks import check_run
 from marketplace.billing.fulfilment import order_fulfil, order_list_awaiting_fulfilment
 from marketplace.billing.services.customers import billing_customer_scrub
 from marketplace.billing.settling import orders_settle_drain
+from marketplace.heartbeat import heartbeat_record
 
 # Order work that calls Stripe: retried with backoff while Stripe (or the
 # database) is unreachable; the delivery and fulfilment sweeps back it up.
@@ -19,11 +18,9 @@ ORDER_WORK_RETRY = {"autoretry_for": (Exception,), "retry_backoff": 10, "retry_b
 
 
 @shared_task(name="marketplace.tasks.heartbeat")
-def heartbeat() -> str:
-    """Proves a worker consumes the default queue; /healthz shows the time."""
-    now = timezone.now().isoformat()
-    cache.set("clearmix:worker-heartbeat", now, timeout=None)
-    return now
+def heartbeat(queue: str = "default") -> str:
+    """Proves a worker consumes `queue` (see marketplace.heartbeat)."""
+    return heartbeat_record(queue=queue)
 
 
 @shared_task(name="marketplace.tasks.order_fulfil", max_retries=8, **ORDER_WORK_RETRY)

@@ -25,4 +25,4 @@ def test_every_scheduled_task_exists():
         if entry["task"] not in app.tasks
     }
     assert missing == {}
-    assert len(settings.CELERY_BEAT_SCHEDULE) == 10
+    assert len(settings.CELERY_BEAT_SCHEDULE) == 11

@@ -59,6 +59,22 @@ def test_healthz_reports_database_broker_storage_and_separation(client):
     assert response.status_code == (200 if body["status"] == "ok" else 503)
 
 
+def test_healthz_shows_when_each_queue_last_had_a_worker(client):
+    """A worker that forgot the `paid` queue takes no payment's work: /healthz
+    shows each queue's last heartbeat, so that shows as `paid` going quiet."""
+    from marketplace.heartbeat import heartbeat_record
+    from tests.fixtures.redis_db import cache_clear_own
+
+    cache_clear_own()
+    heartbeat_record(queue="default")
+    broker = client.get(reverse("healthz")).json()["checks"]["broker"]
+    assert broker["last_worker_heartbeat"]["paid"] is None
+    assert broker["last_worker_heartbeat"]["default"] is not None
+    heartbeat_record(queue="paid")
+    broker = client.get(reverse("healthz")).json()["checks"]["broker"]
+    assert all(broker["last_worker_heartbeat"][queue] for queue in ("paid", "default"))
+
+
 def test_healthz_names_the_separation_backends(client, settings, tmp_path):
     settings.SEPARATION_BACKEND = "auto"
     settings.DEMUCS_MODEL = "htdemucs"
