@@ -10,6 +10,8 @@ from typing import Any
 
 from celery.schedules import crontab
 
+from core.queues import WORKER_QUEUES
+
 # Integrity checks for the audit dashboard (hourly, spread over the hour); a
 # failure shows a banner to auditors.
 AUDIT_CHECK_MINUTES = (("consent_chain", 5), ("ledger", 20), ("audit_log", 35))
@@ -19,16 +21,15 @@ def beat_schedule(
     *, remixing_jobs_sweep_seconds: float, payouts_sweep_seconds: float = 600.0
 ) -> dict[str, dict[str, Any]]:
     schedule: dict[str, dict[str, Any]] = {
-        # One per queue a worker must consume (marketplace.heartbeat).
-        "healthz-heartbeat": {
-            "task": "marketplace.tasks.heartbeat",
-            "schedule": crontab(minute="*/5"),
-        },
-        "healthz-heartbeat-paid": {
-            "task": "marketplace.tasks.heartbeat",
-            "schedule": crontab(minute="*/5"),
-            "args": ("paid",),
-            "options": {"queue": "paid"},
+        # One heartbeat per queue a worker must take from (marketplace.heartbeat).
+        **{
+            f"healthz-heartbeat-{queue}": {
+                "task": "marketplace.tasks.heartbeat",
+                "schedule": crontab(minute="*/5"),
+                "args": (queue,),
+                "options": {"queue": queue},
+            }
+            for queue in WORKER_QUEUES
         },
         # Re-queues remixing jobs whose lease expired (see remixing.leases).
         "remixing-jobs-sweep": {

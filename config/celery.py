@@ -1,13 +1,13 @@
-"""The Celery app. Queues: `paid` (a paid order's fulfilment and its render:
-what a fan waits for, taken first), `default` (previews, stem imports,
-analyses, payouts, checks) and `gpu` (separation, one task at a time on the
-GPU worker)."""
+"""The Celery app, with the queues of core.queues: `paid` (what a fan who has
+paid waits for, taken first), `default` and `gpu`."""
 
 import os
 
 from celery import Celery
 from django.conf import settings
 from kombu import Queue
+
+from core.queues import DEFAULT, GPU, PAID
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
@@ -25,5 +25,5 @@ def ensure_broker_folders(sender: Celery | None = None, **kwargs: object) -> Non
 
 
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.conf.task_queues = (Queue("paid"), Queue("default"), Queue("gpu"))
+app.conf.task_queues = (Queue(PAID), Queue(DEFAULT), Queue(GPU))
 app.autodiscover_tasks()

@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.core.cache import cache
 from django.utils import timezone
 
-HEARTBEAT_QUEUES = ("paid", "default")
+from core.queues import WORKER_QUEUES
 
 
 def _key(queue: str) -> str:
@@ -27,5 +27,5 @@ def heartbeat_record(*, queue: str) -> str:
 def heartbeats_last() -> dict[str, str | None]:
     """When a worker last took a heartbeat from each queue (None: never, or
     not since the cache was emptied)."""
-    found = cache.get_many([_key(queue) for queue in HEARTBEAT_QUEUES])
-    return {queue: found.get(_key(queue)) for queue in HEARTBEAT_QUEUES}
+    found = cache.get_many([_key(queue) for queue in WORKER_QUEUES])
+    return {queue: found.get(_key(queue)) for queue in WORKER_QUEUES}

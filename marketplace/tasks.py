@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.contrib.auth import get_user_model
 
+from core.queues import DEFAULT
 from marketplace import delivery
 from marketplace.audit.checks import check_run
 from marketplace.billing.fulfilment import order_fulfil, order_list_awaiting_fulfilment
@@ -18,7 +19,7 @@ ORDER_WORK_RETRY = {"autoretry_for": (Exception,), "retry_backoff": 10, "retry_b
 
 
 @shared_task(name="marketplace.tasks.heartbeat")
-def heartbeat(queue: str = "default") -> str:
+def heartbeat(queue: str = DEFAULT) -> str:
     """Proves a worker consumes `queue` (see marketplace.heartbeat)."""
     return heartbeat_record(queue=queue)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from config.beat import beat_schedule
+from core.queues import DEFAULT, GPU, PAID
 
 from .env import (
     BASE_DIR,
@@ -316,16 +317,16 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 30 * 60)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 35 * 60)
-CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_DEFAULT_QUEUE = DEFAULT
 CELERY_TASK_CREATE_MISSING_QUEUES = True
 CELERY_TASK_ROUTES = {
     # What a fan who has paid waits for: its own queue, which workers take
     # from first (see queue_order_strategy above).
-    "marketplace.tasks.order_fulfil": {"queue": "paid"},
-    "remixing.tasks.render_run": {"queue": "paid"},
+    "marketplace.tasks.order_fulfil": {"queue": PAID},
+    "remixing.tasks.render_run": {"queue": PAID},
     # Separation needs the GPU; everything else runs on the default queue.
-    "remixing.tasks.separation_*": {"queue": "gpu"},
-    "*": {"queue": "default"},
+    "remixing.tasks.separation_*": {"queue": GPU},
+    "*": {"queue": DEFAULT},
 }
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")

@@ -31,6 +31,7 @@ from django.db import connections
 from django.db.migrations.exceptions import InconsistentMigrationHistory
 
 from catalog.models import Recording
+from core.queues import GPU, WORKER_QUEUES
 from marketplace.demo import catalog_data
 from marketplace.demo.progress import Progress
 from marketplace.demo.supervisor import Supervisor
@@ -202,7 +203,8 @@ class Command(BaseCommand):
 
     def _start_workers(self) -> None:
         python = sys.executable
-        worker = [python, "-m", "celery", "-A", "config", "worker", "-Q", "paid,default,gpu"]
+        queues = ",".join((*WORKER_QUEUES, GPU))  # in the order a worker takes from them
+        worker = [python, "-m", "celery", "-A", "config", "worker", "-Q", queues]
         self._spawn(
             "celery worker", [*worker, "--concurrency", "2", "--loglevel", "INFO"], "worker.log"
         )
