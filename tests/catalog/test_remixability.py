@@ -5,7 +5,7 @@ import itertools
 from dataclasses import astuple, dataclass
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 
 from catalog import services
@@ -16,6 +16,7 @@ from catalog.selectors import (
     recording_remixability,
     recording_remixability_map,
 )
+from tests.fixtures.shared_world import rolled_back
 
 from .factories import (
     PartyFactory,
@@ -164,13 +165,12 @@ def _build_consent_pair(consent_a: str, consent_b: str, staff) -> dict[Case, Bui
 def matrix(django_db_setup, django_db_blocker):
     """All 384 combinations, built once in one transaction that is rolled back
     after the class (each test runs in a savepoint inside it)."""
-    with django_db_blocker.unblock(), transaction.atomic():
+    with rolled_back(django_db_blocker):
         staff = staff_user()
         built: dict[Case, Built] = {}
         for consent_a, consent_b in itertools.product(CONSENT, CONSENT):
             built.update(_build_consent_pair(consent_a, consent_b, staff))
         yield built
-        transaction.set_rollback(True)
 
 
 # One test process builds the matrix once (pytest-xdist keeps the class together).

@@ -15,6 +15,7 @@ from catalog.models import Party
 from remixing.models import StemSet
 from tests.catalog.factories import artist_user, remixable_recording
 from tests.fixtures.accounts import UserFactory
+from tests.fixtures.shared_world import clients_for, rolled_back, session_keys
 from tests.marketplace.billing.factories import OrderFactory, SubscriptionFactory, entitle
 
 pytestmark = pytest.mark.django_db
@@ -110,8 +111,7 @@ def test_every_object_route_is_classified():
     assert sorted(ROUTES) == object_routes()
 
 
-@pytest.fixture
-def things():
+def _things() -> dict[str, object]:
     recording, party, _ = remixable_recording("Owner Artist")
     order = OrderFactory(fan=UserFactory())
     owner = order.fan
@@ -142,16 +142,31 @@ def things():
     }
 
 
-@pytest.fixture
-def stranger():
+def _stranger():
     user, own_party = artist_user("Stranger Artist")
     assert isinstance(own_party, Party)
     user.is_fan = True
     user.save(update_fields=["is_fan"])
     entitle(user)
-    client = Client()
-    client.force_login(user)
-    return client
+    return user
+
+
+@pytest.fixture(scope="module")
+def shared_world(django_db_setup, django_db_blocker):
+    """Built once for the module's tests (tests/fixtures/shared_world.py)."""
+    with rolled_back(django_db_blocker):
+        yield _things(), session_keys({"stranger": _stranger()})
+
+
+@pytest.fixture
+def things(shared_world, db) -> dict[str, object]:
+    return shared_world[0]
+
+
+@pytest.fixture
+def stranger(shared_world, db) -> Client:
+    """Another signed-in, entitled fan who owns an artist of their own."""
+    return clients_for(shared_world[1])["stranger"]
 
 
 def _url(route: str, things: dict) -> str:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
-from django.test import Client
+from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
@@ -30,6 +30,7 @@ from catalog.models import Party
 from catalog.selectors import recording_remixability
 from catalog.services import consent_grant
 from marketplace.audit.anomalies import KINDS_BY_KEY
+from marketplace.billing.services.plans import plan_catalog_sync
 from marketplace.models import Subscription
 from remixing.models import Remix, StemSet
 from tests.catalog.factories import (
@@ -42,6 +43,8 @@ from tests.catalog.factories import (
     staff_user,
 )
 from tests.fixtures.accounts import UserFactory
+from tests.fixtures.shared_world import clients_for, rolled_back, session_keys
+from tests.fixtures.stripe import sandbox_empty
 from tests.marketplace.billing.factories import OrderFactory, entitle
 from tests.remixing.conftest import tone_mix, wav_bytes
 
@@ -310,8 +313,8 @@ def all_routes() -> list[str]:
     return sorted(set(_walk(get_resolver().url_patterns)))
 
 
-def _world(media_root) -> tuple[dict[str, object], dict[str, Client]]:
-    """The objects every path names, and a signed-in client per role."""
+def _world() -> tuple[dict[str, object], dict[str, object]]:
+    """The objects every path names, and the user of each signed-in role."""
     artist, party = artist_user("Owner Artist")
     songwriter = UserFactory(is_songwriter=True, is_fan=False)
     writer = PartyFactory(kind="songwriter", name="Owner Writer", user=songwriter)
@@ -355,10 +358,6 @@ def _world(media_root) -> tuple[dict[str, object], dict[str, Client]]:
         "auditor": UserFactory(is_auditor=True, is_fan=False),
         "admin": staff_user(),
     }
-    clients = {"anonymous": Client()}
-    for role, user in users.items():
-        clients[role] = Client()
-        clients[role].force_login(user)
     things = {
         "recording_id": recording.pk,
         "party_id": party.pk,
@@ -378,7 +377,7 @@ def _world(media_root) -> tuple[dict[str, object], dict[str, Client]]:
         "recording_audio": recording.audio.name,
         "ref": "0" * 32,
     }
-    return things, clients
+    return things, users
 
 
 def _fill(route: str, things: dict[str, object]) -> str:
@@ -408,14 +407,25 @@ def _matches(response, expected: object, url: str, things: dict[str, object]) ->
     return status == 302 and location == target
 
 
+@pytest.fixture(scope="module")
+def shared_world(django_db_setup, django_db_blocker, stripe_sandbox_server, tmp_path_factory):
+    """Built once for the module's tests (tests/fixtures/shared_world.py).
+
+    Stripe is the process's sandbox, emptied first, always (once any test starts
+    it, every later one talks to it): checkouts and onboarding links really start."""
+    media_root = tmp_path_factory.mktemp("route-matrix-media")
+    with override_settings(MEDIA_ROOT=str(media_root)), rolled_back(django_db_blocker):
+        sandbox_empty(stripe_sandbox_server)
+        plan_catalog_sync()
+        things, users = _world()
+        things["stripe"] = stripe_sandbox_server.url
+        yield things, session_keys(users)
+
+
 @pytest.fixture
-def world(settings, tmp_path, stripe_sandbox, stripe_plans):
-    """Stripe is the session's sandbox, always (once any test starts it, every
-    later one talks to it): checkouts and onboarding links really start."""
-    settings.MEDIA_ROOT = str(tmp_path)
-    things, clients = _world(tmp_path)
-    things["stripe"] = stripe_sandbox.url
-    return things, clients
+def world(shared_world, db):
+    things, keys = shared_world
+    return things, clients_for(keys)
 
 
 def test_every_route_is_in_the_table():
