@@ -24,7 +24,13 @@ from django.http import QueryDict
 from django.test import Client
 
 from tests.marketplace.test_api_fuzz import _openapi
-from tests.marketplace.test_route_role_matrix import MATRIX, _url, _user_of, world  # noqa: F401
+from tests.marketplace.test_route_role_matrix import (  # noqa: F401
+    MATRIX,
+    _url,
+    _user_of,
+    shared_world,
+    world,
+)
 from tests.marketplace.test_write_sweep import _page_role, chunk_id, chunks
 
 pytestmark = pytest.mark.django_db

@@ -36,6 +36,7 @@ from tests.marketplace.test_route_role_matrix import (
     _url,
     _user_of,
     all_routes,
+    shared_world,  # noqa: F401
     world,  # noqa: F401
 )
 

@@ -22,6 +22,7 @@ from accounts.models import User
 from catalog.models import ConsentEvent, Party, Recording, Work
 from catalog.services import consent_grant
 from remixing.models import Remix
+from tests.fixtures.shared_world import clients_for, session_keys
 from tests.marketplace.test_public_names import links_in
 from tests.marketplace.test_route_role_matrix import GET, MATRIX, ROLES, SAMPLES, _url, _world
 
@@ -95,7 +96,8 @@ def _pages(client, start: list[str]) -> list[tuple[str, str]]:
 @pytest.fixture
 def poisoned(settings, tmp_path):
     settings.MEDIA_ROOT = str(tmp_path)
-    things, clients = _world(tmp_path)
+    things, users = _world()
+    clients = clients_for(session_keys(users))
     _poison(things)
     return things, clients
 

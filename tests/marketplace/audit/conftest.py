@@ -126,6 +126,10 @@ def stripe_fake(monkeypatch) -> FakeStripe:
 
 @pytest.fixture
 def world(db, stripe_fake) -> World:
+    return build_world(stripe_fake)
+
+
+def build_world(stripe_fake: FakeStripe) -> World:
     artist_user = UserFactory(is_artist=True, is_fan=False, email="ana@example.com")
     artist = Party.objects.create(
         kind="artist", name="Ana Vale", user=artist_user, claim_verified=True

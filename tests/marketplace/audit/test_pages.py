@@ -12,6 +12,10 @@ from marketplace.audit.links import record_url
 from marketplace.models import CheckRun
 from royalties.models import SettlementLine, Transfer
 from tests.fixtures.accounts import UserFactory
+from tests.fixtures.shared_world import rolled_back
+from tests.royalties.conftest import FakeStripe
+
+from .conftest import build_world
 
 
 def _urls(world):
@@ -35,35 +39,50 @@ def _urls(world):
     ]
 
 
-@pytest.mark.parametrize("index", range(16))
-def test_anonymous_is_sent_to_login(world, client, index):
-    method, url = _urls(world)[index]
-    response = getattr(client, method)(url)
-    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+@pytest.fixture(scope="class")
+def shared_world(django_db_setup, django_db_blocker):
+    """One world for the class's tests (tests/fixtures/shared_world.py), its
+    transfers paid through a fake Stripe patched in for the class."""
+    with pytest.MonkeyPatch.context() as patch, rolled_back(django_db_blocker):
+        stripe = FakeStripe()
+        patch.setattr("royalties.stripe_client.stripe_client", lambda: stripe)
+        yield build_world(stripe)
 
 
-@pytest.mark.parametrize("index", range(16))
-@pytest.mark.parametrize("role", ["fan", "artist", "staff_not_auditor"])
-def test_non_auditors_are_forbidden(world, client, index, role):
-    user = {
-        "fan": lambda: UserFactory(is_fan=True),
-        "artist": lambda: UserFactory(is_artist=True),
-        "staff_not_auditor": lambda: UserFactory(
-            is_staff=True, is_superuser=True, is_auditor=False
-        ),
-    }[role]()
-    client.force_login(user)
-    method, url = _urls(world)[index]
-    assert getattr(client, method)(url).status_code == 403
-    assert not StaffAuditEntry.objects.filter(action="export").exists()
-    assert not CheckRun.objects.exists()
+class TestWhoMayOpenEachPage:
+    """Every audit page and action, asked by each kind of visitor."""
 
+    @pytest.fixture
+    def world(self, shared_world, db):
+        return shared_world
 
-@pytest.mark.parametrize("index", [i for i in range(14)])
-def test_auditor_can_read_everything(world, client, auditor, index):
-    client.force_login(auditor)
-    method, url = _urls(world)[index]
-    assert getattr(client, method)(url).status_code == 200
+    @pytest.mark.parametrize("index", range(16))
+    def test_anonymous_is_sent_to_login(self, world, client, index):
+        method, url = _urls(world)[index]
+        response = getattr(client, method)(url)
+        assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+    @pytest.mark.parametrize("index", range(16))
+    @pytest.mark.parametrize("role", ["fan", "artist", "staff_not_auditor"])
+    def test_non_auditors_are_forbidden(self, world, client, index, role):
+        user = {
+            "fan": lambda: UserFactory(is_fan=True),
+            "artist": lambda: UserFactory(is_artist=True),
+            "staff_not_auditor": lambda: UserFactory(
+                is_staff=True, is_superuser=True, is_auditor=False
+            ),
+        }[role]()
+        client.force_login(user)
+        method, url = _urls(world)[index]
+        assert getattr(client, method)(url).status_code == 403
+        assert not StaffAuditEntry.objects.filter(action="export").exists()
+        assert not CheckRun.objects.exists()
+
+    @pytest.mark.parametrize("index", [i for i in range(14)])
+    def test_auditor_can_read_everything(self, world, client, auditor, index):
+        client.force_login(auditor)
+        method, url = _urls(world)[index]
+        assert getattr(client, method)(url).status_code == 200
 
 
 def test_every_export_is_logged(world, client, auditor):
