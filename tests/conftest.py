@@ -16,6 +16,7 @@ pytest_plugins = [
     "tests.fixtures.demo_audio",
     "tests.fixtures.xdist_groups",
     "tests.fixtures.databases",
+    "tests.fixtures.celery_workers",
 ]
 
 # Tests that start real Celery worker processes wait on them with timeouts;

@@ -171,7 +171,7 @@ def test_sigkill_of_the_pool_process_mid_transfer(
     os.kill(pool[0], signal.SIGKILL)
     payout_env.pass_()
     _assert_paid_exactly_once(order, payable, stripe_events.sandbox, worker)
-    assert worker.proc.poll() is None  # the worker itself lives on
+    assert worker.proc.running()  # the worker itself lives on
     assert "WorkerLostError" in worker.log.read_text(errors="replace")
     worker.kill_all()  # done: no need to wait out a warm shutdown
 

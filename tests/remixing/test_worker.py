@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -21,6 +19,7 @@ from django.db import connection
 from catalog.services.consent import consent_revoke
 from remixing.models import Remix, StemSet
 from remixing.services import remix_create, remix_render_start
+from tests.fixtures.celery_workers import CeleryWorkers
 from tests.fixtures.db_quiet import database_wait_quiet
 from tests.fixtures.redis_db import redis_flush_own
 
@@ -59,42 +58,19 @@ def worker_env(transactional_db, settings, tmp_path):
 
 
 class Worker:
-    def __init__(self, env: dict, log: Path):
-        self.env, self.log, self.proc = env, log, None
+    def __init__(self, starter: CeleryWorkers, env: dict, log: Path):
+        self.starter, self.env, self.log, self.proc = starter, env, log, None
 
     def start(self) -> Worker:
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "config",
-                "worker",
-                "-Q",
-                "paid,default,gpu",
-                "-c",
-                "1",
-                "-P",
-                "prefork",
-                "-l",
-                "info",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-                "-n",
-                f"test-{uuid.uuid4().hex[:8]}@%h",
-            ],
-            cwd=ROOT,
-            env=self.env,
-            stdout=open(self.log, "ab"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group, to kill parent and child
-        )
+        args = ["-A", "config", "worker", "-Q", "paid,default,gpu", "-c", "1", "-P", "prefork"]
+        args += ["-l", "info", "--without-gossip", "--without-mingle", "--without-heartbeat"]
+        args += ["-n", f"test-{uuid.uuid4().hex[:8]}@%h"]
+        # Its own process group, to kill parent and child.
+        self.proc = self.starter.start(args, env=self.env, log=self.log)
         return self
 
     def kill(self) -> None:
-        if self.proc and self.proc.poll() is None:
+        if self.proc and self.proc.running():
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(10)
 
@@ -103,11 +79,12 @@ class Worker:
 
 
 @pytest.fixture
-def workers(worker_env, tmp_path):
+def workers(worker_env, tmp_path, celery_workers):
     started: list[Worker] = []
 
     def start() -> Worker:
-        worker = Worker(worker_env, tmp_path / f"worker{len(started)}.log").start()
+        log = tmp_path / f"worker{len(started)}.log"
+        worker = Worker(celery_workers, worker_env, log).start()
         started.append(worker)
         return worker
 

@@ -13,8 +13,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -26,6 +24,7 @@ from django.db import connection
 
 from remixing.models import Remix, StemSet
 from remixing.services import remix_create, remix_render_start, remix_update_recipe
+from tests.fixtures.celery_workers import CeleryWorkers, ForkedWorker
 from tests.fixtures.db_quiet import database_wait_quiet
 from tests.fixtures.redis_db import redis_flush_own
 
@@ -86,37 +85,30 @@ def crash_env(transactional_db, settings, tmp_path):
 
 
 class Worker:
-    def __init__(self, env: dict, folder: Path, index: int):
-        self.env, self.log = env, folder / f"worker{index}.log"
+    def __init__(self, starter: CeleryWorkers, env: dict, folder: Path, index: int):
+        self.starter, self.env, self.log = starter, env, folder / f"worker{index}.log"
         self.schedule = folder / f"beat{index}"
-        self.proc: subprocess.Popen | None = None
+        self.proc: ForkedWorker | None = None
 
     def start(self) -> Worker:
-        argv = [sys.executable, "-m", "celery", "-A", "config", "worker", "-B"]
-        argv += ["-s", str(self.schedule), "-Q", "paid,default,gpu", "-c", "1", "-P", "prefork"]
-        argv += ["-l", "info", "--without-gossip", "--without-mingle", "--without-heartbeat"]
-        argv += ["-n", f"crash-{uuid.uuid4().hex[:8]}@%h"]
-        self.proc = subprocess.Popen(
-            argv,
-            cwd=ROOT,
-            env=self.env,
-            stdout=open(self.log, "ab"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group
-        )
+        args = ["-A", "config", "worker", "-B", "-s", str(self.schedule)]
+        args += ["-Q", "paid,default,gpu", "-c", "1", "-P", "prefork"]
+        args += ["-l", "info", "--without-gossip", "--without-mingle", "--without-heartbeat"]
+        args += ["-n", f"crash-{uuid.uuid4().hex[:8]}@%h"]
+        self.proc = self.starter.start(args, env=self.env, log=self.log)  # its own group
         return self
 
     def kill_all(self) -> None:
-        if self.proc and self.proc.poll() is None:
+        if self.proc and self.proc.running():
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(10)
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
+        if self.proc and self.proc.running():
             os.killpg(self.proc.pid, signal.SIGTERM)
             try:
                 self.proc.wait(20)
-            except subprocess.TimeoutExpired:
+            except TimeoutError:
                 self.kill_all()
         elif self.proc:
             # The main process is gone; its orphans are still in the group.
@@ -139,11 +131,11 @@ class Worker:
 
 
 @pytest.fixture
-def workers(crash_env, tmp_path):
+def workers(crash_env, tmp_path, celery_workers):
     started: list[Worker] = []
 
     def start() -> Worker:
-        worker = Worker(crash_env, tmp_path, len(started)).start()
+        worker = Worker(celery_workers, crash_env, tmp_path, len(started)).start()
         started.append(worker)
         return worker
 
@@ -208,7 +200,7 @@ def test_sigkill_of_a_pool_process_mid_render(make_recording, fan, workers):
     assert remix.attempts == 2
     detail = remix.events.get(to_status="queued", attempt=1).data["detail"]
     assert owner in detail and "interrupted" in detail
-    assert worker.proc.poll() is None  # the worker itself lives on
+    assert worker.proc.running()  # the worker itself lives on
 
 
 def test_sigkill_of_the_worker_main_process_mid_render(make_recording, fan, workers):
@@ -271,7 +263,7 @@ def test_sigkill_of_a_pool_process_mid_separation(make_recording, fan, workers):
     os.kill(pool_pid, signal.SIGKILL)
     stem_set = assert_stems_made_once(stem_set, worker)
     assert stem_set.attempts == 2
-    assert worker.proc.poll() is None
+    assert worker.proc.running()
 
 
 def test_sigkill_of_the_worker_main_process_mid_separation(make_recording, fan, workers):
@@ -305,5 +297,5 @@ def test_broker_cut_by_the_fault_proxy_mid_render_then_back(
     )
     proxy.pass_()  # Redis back
     assert_delivered_once(remix, worker)
-    assert worker.proc.poll() is None  # the worker reconnected rather than died
+    assert worker.proc.running()  # the worker reconnected rather than died
     assert "Connection to broker lost" in worker.log.read_text(errors="replace")

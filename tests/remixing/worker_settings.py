@@ -46,7 +46,3 @@ else:
     if XDIST_WORKER:
         # The test process's keys (see config.settings.test).
         CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] = f"{XDIST_WORKER}:"
-
-if os.environ.get("CLEARMIX_TEST_WORKER_GATE"):
-    # Started ahead of its test: wait for it, ready (tests/remixing/worker_gate.py).
-    import tests.remixing.worker_gate  # noqa: F401

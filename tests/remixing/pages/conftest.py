@@ -1,12 +1,11 @@
 """Browser-test helpers: a real Celery worker on the test database (when Redis
-is configured), or the same tasks run in this process otherwise."""
+is configured; tests/fixtures/celery_workers.py), or the same tasks run in this
+process otherwise."""
 
 from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -15,83 +14,36 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 from django.db import connection
 
+from tests.fixtures.celery_workers import CeleryWorkers
 from tests.fixtures.db_quiet import database_wait_quiet
 from tests.fixtures.redis_db import redis_flush_own
 
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def worker_spawn(env: dict, folder: Path) -> subprocess.Popen:
-    """A worker that imports everything, then waits for a line on its stdin
-    (tests/remixing/worker_gate.py). Its media folder is `folder/media`, a link
-    the test makes to its own media folder before it opens the gate."""
-    folder.mkdir(parents=True)
-    gated = {**env, "CLEARMIX_TEST_MEDIA_ROOT": str(folder / "media")}
-    gated["CLEARMIX_TEST_WORKER_GATE"] = "1"
-    return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "paid,default,gpu",
-         "-c", "1", "-P", "solo", "-l", "info", "--without-gossip", "--without-mingle",
-         "--without-heartbeat", "-n", f"pages-{folder.name}@%h"],
-        cwd=ROOT, env=gated, stdin=subprocess.PIPE, stdout=open(folder / "worker.log", "ab"),
-        stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-
-
-class SpareWorkers:
-    """The next test's worker, started while this test runs: its start-up (2-7 s
-    of imports, measured) no longer falls in a test. Used only by a test whose
-    environment is the one it was started with; otherwise a fresh one starts."""
-
-    def __init__(self, folder: Path):
-        self.folder, self.spare = folder, None
-
-    def prepare(self, env: dict) -> None:
-        self.discard()
-        folder = self.folder / uuid.uuid4().hex[:8]
-        self.spare = (env, worker_spawn(env, folder), folder)
-
-    def take(self, env: dict) -> tuple[subprocess.Popen, Path]:
-        if self.spare is None or self.spare[0] != env or self.spare[1].poll() is not None:
-            self.prepare(env)
-        _, proc, folder = self.spare
-        self.spare = None
-        return proc, folder
-
-    def discard(self) -> None:
-        if self.spare is not None:
-            proc = self.spare[1]
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(10)
-            proc.stdin.close()
-            self.spare = None
+WORKER_ARGS = ["-A", "config", "worker", "-Q", "paid,default,gpu", "-c", "1", "-P", "solo"]
+WORKER_ARGS += ["-l", "info", "--without-gossip", "--without-mingle", "--without-heartbeat"]
 
 
 class Pipeline:
-    """Runs background work: a worker subprocess, or `drain()` in-process."""
+    """Runs background work: a worker process, or `drain()` in-process."""
 
-    def __init__(self, env: dict | None, spares: SpareWorkers):
-        self.env, self.spares, self.proc, self.log = env, spares, None, Path(os.devnull)
+    def __init__(self, env: dict | None, starter: CeleryWorkers, log: Path):
+        self.env, self.starter, self.proc, self.log = env, starter, None, log
 
     @property
     def real(self) -> bool:
         return self.proc is not None
 
     def start(self, media_root: Path) -> Pipeline:
-        """Take the worker started ahead for this test (or start one), point its
-        media folder at this test's, and let it go: it connects to Redis and the
-        database only now, after the fixture has emptied them, as a fresh one did."""
+        """Start the worker on this test's media folder, once the fixture has emptied
+        the broker's keys: it connects to Redis and the database only now."""
         if self.env is None:
             return self
-        self.proc, folder = self.spares.take(self.env)
         media_root.mkdir(parents=True, exist_ok=True)
-        (folder / "media").symlink_to(media_root, target_is_directory=True)
-        self.log = folder / "worker.log"
-        self.proc.stdin.write(b"go\n")
-        self.proc.stdin.flush()
-        # The next test's worker imports while this test runs; it waits, connected to
-        # nothing, until that test opens its gate.
-        self.spares.prepare(self.env)
+        env = {**self.env, "CLEARMIX_TEST_MEDIA_ROOT": str(media_root)}
+        name = ["-n", f"pages-{uuid.uuid4().hex[:8]}@%h"]
+        self.proc = self.starter.start(WORKER_ARGS + name, env=env, log=self.log)
         return self
 
     def stop(self) -> None:
@@ -101,11 +53,9 @@ class Pipeline:
         analysis after a preview: up to 5 s a test). Its unacked message stays in
         Redis, and the next test's fixture drops this process's keys before its
         worker starts; the database closes its connection and rolls it back."""
-        if self.proc and self.proc.poll() is None:
+        if self.proc and self.proc.running():
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(10)
-        if self.proc:
-            self.proc.stdin.close()
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")[-4000:] if self.log.exists() else ""
@@ -138,7 +88,7 @@ class Pipeline:
 
 
 @pytest.fixture
-def pipeline(transactional_db, settings, tmp_path, spare_workers):
+def pipeline(transactional_db, settings, tmp_path, celery_workers):
     settings.MEDIA_ROOT = str(tmp_path / "media")
     redis_url = os.environ.get("REDIS_URL", "")
     env = None
@@ -146,11 +96,8 @@ def pipeline(transactional_db, settings, tmp_path, spare_workers):
         redis_flush_own(redis_url)
         parts = urlsplit(os.environ["DATABASE_URL"])
         db_url = urlunsplit(parts._replace(path="/" + connection.settings_dict["NAME"]))
-        # The same for every test, so that the worker started ahead can be used: the
-        # media folder comes by a link (Pipeline.start), and pytest's name of the test
-        # phase is the test process's own.
         env = {
-            **{k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"},
+            **os.environ,
             "DJANGO_SETTINGS_MODULE": "tests.remixing.worker_settings",
             "DATABASE_URL": db_url,
             "REDIS_URL": redis_url,
@@ -158,17 +105,11 @@ def pipeline(transactional_db, settings, tmp_path, spare_workers):
             "PYTHONPATH": str(ROOT),
             "OMP_NUM_THREADS": "2",
         }
-    worker = Pipeline(env, spare_workers).start(Path(settings.MEDIA_ROOT))
+    worker = Pipeline(env, celery_workers, tmp_path / "worker.log")
+    worker.start(Path(settings.MEDIA_ROOT))
     yield worker
     worker.stop()
     database_wait_quiet()  # before the flush (tests/fixtures/db_quiet.py)
-
-
-@pytest.fixture(scope="session")
-def spare_workers(tmp_path_factory):
-    spares = SpareWorkers(tmp_path_factory.mktemp("workers"))
-    yield spares
-    spares.discard()
 
 
 def wait_for(predicate, timeout: float, pipeline: Pipeline | None = None, step: float = 0.2):
