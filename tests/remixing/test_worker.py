@@ -71,7 +71,7 @@ class Worker:
 
     def kill(self) -> None:
         if self.proc and self.proc.running():
-            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.signal_group(signal.SIGKILL)
             self.proc.wait(10)
 
     def output(self) -> str:

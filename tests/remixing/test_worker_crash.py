@@ -100,30 +100,24 @@ class Worker:
 
     def kill_all(self) -> None:
         if self.proc and self.proc.running():
-            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.signal_group(signal.SIGKILL)
             self.proc.wait(10)
 
     def stop(self) -> None:
         if self.proc and self.proc.running():
-            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.signal_group(signal.SIGTERM)
             try:
                 self.proc.wait(20)
             except TimeoutError:
                 self.kill_all()
         elif self.proc:
-            # The main process is gone; its orphans are still in the group.
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+            # The main process is gone; its orphans may still be in the group.
+            self.proc.signal_group(signal.SIGKILL)
 
     def end(self) -> None:
         """SIGKILL the process group, whether or not its main process still lives."""
         if self.proc:
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+            self.proc.signal_group(signal.SIGKILL)
             self.proc.wait(10)
 
     def output(self) -> str:

@@ -54,7 +54,7 @@ class Pipeline:
         Redis, and the next test's fixture drops this process's keys before its
         worker starts; the database closes its connection and rolls it back."""
         if self.proc and self.proc.running():
-            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.signal_group(signal.SIGKILL)
             self.proc.wait(10)
 
     def output(self) -> str:
