@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import signal
 import time
-import uuid
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -19,7 +18,7 @@ from django.db import connection
 from catalog.services.consent import consent_revoke
 from remixing.models import Remix, StemSet
 from remixing.services import remix_create, remix_render_start
-from tests.fixtures.celery_workers import CeleryWorkers
+from tests.fixtures.celery_workers import CeleryWorkers, worker_args
 from tests.fixtures.db_quiet import database_wait_quiet
 from tests.fixtures.redis_db import redis_flush_own
 
@@ -62,9 +61,7 @@ class Worker:
         self.starter, self.env, self.log, self.proc = starter, env, log, None
 
     def start(self) -> Worker:
-        args = ["-A", "config", "worker", "-Q", "paid,default,gpu", "-c", "1", "-P", "prefork"]
-        args += ["-l", "info", "--without-gossip", "--without-mingle", "--without-heartbeat"]
-        args += ["-n", f"test-{uuid.uuid4().hex[:8]}@%h"]
+        args = worker_args(pool="prefork", name="test")
         # Its own process group, to kill parent and child.
         self.proc = self.starter.start(args, env=self.env, log=self.log)
         return self

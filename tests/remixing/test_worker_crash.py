@@ -14,7 +14,6 @@ import os
 import shutil
 import signal
 import time
-import uuid
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -24,7 +23,7 @@ from django.db import connection
 
 from remixing.models import Remix, StemSet
 from remixing.services import remix_create, remix_render_start, remix_update_recipe
-from tests.fixtures.celery_workers import CeleryWorkers, ForkedWorker
+from tests.fixtures.celery_workers import CeleryWorkers, ForkedWorker, worker_args
 from tests.fixtures.db_quiet import database_wait_quiet
 from tests.fixtures.redis_db import redis_flush_own
 
@@ -91,10 +90,8 @@ class Worker:
         self.proc: ForkedWorker | None = None
 
     def start(self) -> Worker:
-        args = ["-A", "config", "worker", "-B", "-s", str(self.schedule)]
-        args += ["-Q", "paid,default,gpu", "-c", "1", "-P", "prefork"]
-        args += ["-l", "info", "--without-gossip", "--without-mingle", "--without-heartbeat"]
-        args += ["-n", f"crash-{uuid.uuid4().hex[:8]}@%h"]
+        beat = ("-B", "-s", str(self.schedule))
+        args = worker_args(pool="prefork", name="crash", extra=beat)
         self.proc = self.starter.start(args, env=self.env, log=self.log)  # its own group
         return self
 

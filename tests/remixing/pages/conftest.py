@@ -7,22 +7,17 @@ from __future__ import annotations
 import os
 import signal
 import time
-import uuid
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from django.db import connection
 
-from tests.fixtures.celery_workers import CeleryWorkers
+from tests.fixtures.celery_workers import CeleryWorkers, worker_args
 from tests.fixtures.db_quiet import database_wait_quiet
 from tests.fixtures.redis_db import redis_flush_own
 
 ROOT = Path(__file__).resolve().parents[3]
-
-
-WORKER_ARGS = ["-A", "config", "worker", "-Q", "paid,default,gpu", "-c", "1", "-P", "solo"]
-WORKER_ARGS += ["-l", "info", "--without-gossip", "--without-mingle", "--without-heartbeat"]
 
 
 class Pipeline:
@@ -42,8 +37,8 @@ class Pipeline:
             return self
         media_root.mkdir(parents=True, exist_ok=True)
         env = {**self.env, "CLEARMIX_TEST_MEDIA_ROOT": str(media_root)}
-        name = ["-n", f"pages-{uuid.uuid4().hex[:8]}@%h"]
-        self.proc = self.starter.start(WORKER_ARGS + name, env=env, log=self.log)
+        args = worker_args(pool="solo", name="pages")
+        self.proc = self.starter.start(args, env=env, log=self.log)
         return self
 
     def stop(self) -> None:
